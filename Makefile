@@ -1,0 +1,65 @@
+# Every entry point of the project; `make help` lists them.
+
+SHELL := /bin/bash
+BUILD ?= $(CURDIR)/build
+export BUILD
+
+# Guest backend (uml|qemu) and kernel flavour (debug|bench).
+BACKEND ?= uml
+FLAVOR ?= debug
+TIMEOUT ?= 1800
+
+KARCH = $(if $(filter qemu,$(BACKEND)),x86_64,um)
+
+.PHONY: help deps kernel userspace rdma-core perftest test demo shell \
+	series clean distclean
+
+help:
+	@echo "make test      build everything and run every test suite"
+	@echo "make demo      the main job: bandwidth over rxe in a UML guest, data verified"
+	@echo "make shell     interactive guest with rxe0 up (CMD='...' runs one command)"
+	@echo "make series    write kernel/rdma-core/perftest changes as patch series to build/series"
+	@echo "make kernel    build one guest kernel (BACKEND=uml|qemu FLAVOR=debug|bench)"
+	@echo "make userspace build the patched rdma-core and perftest"
+	@echo "make deps      apt-get install what the project needs (as root)"
+
+deps:
+	@scripts/install-deps.sh
+
+kernel: deps
+	@scripts/check-choice.sh BACKEND "$(BACKEND)" uml qemu
+	@scripts/check-choice.sh FLAVOR "$(FLAVOR)" debug bench
+	@kernel/build.sh $(KARCH) $(FLAVOR)
+
+rdma-core: deps
+	@scripts/build-userspace.sh rdma-core
+
+perftest: rdma-core
+	@scripts/build-userspace.sh perftest
+
+userspace: rdma-core perftest
+
+test: deps
+	@tests/run
+
+demo: deps userspace
+	@$(MAKE) --no-print-directory kernel BACKEND=uml FLAVOR=$(FLAVOR)
+	@tests/demo.sh
+
+shell: deps userspace kernel
+	@if [ -n "$(CMD)" ]; then \
+		kernel/run-guest.sh --backend $(BACKEND) --flavor $(FLAVOR) \
+			--timeout $(TIMEOUT) -- bash -c '$(subst ','\'',$(CMD))'; \
+	else \
+		kernel/run-guest.sh --backend $(BACKEND) --flavor $(FLAVOR) \
+			--timeout $(TIMEOUT) --interactive; \
+	fi
+
+series: deps
+	@scripts/make-series.sh
+
+clean:
+	rm -rf $(BUILD)/results $(BUILD)/kernel $(BUILD)/rdma-core $(BUILD)/perftest
+
+distclean:
+	rm -rf $(BUILD)

@@ -1,0 +1,44 @@
+#!/bin/bash
+# Configure (when a fragment changed) and build one guest kernel with its
+# modules installed into OUT/modroot, which guests bind-mount as /lib/modules.
+#
+# usage: build.sh ARCH FLAVOR
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+arch=$1 flavor=$2
+build=${BUILD:-$top/build}
+src=$build/linux-src
+out=$build/kernel/$arch-$flavor
+jobs=${JOBS:-$(nproc)}
+
+"$top/kernel/prepare-source.sh"
+
+frags=("$top/kernel/config/base.config" "$top/kernel/config/arch-$arch.config"
+       "$top/kernel/config/$flavor.config")
+need_config=0
+[ -f "$out/.config" ] || need_config=1
+for f in "${frags[@]}"; do
+	[ "$need_config" -eq 1 ] || [ "$f" -nt "$out/.config" ] && need_config=1
+done
+if [ "$need_config" -eq 1 ]; then
+	echo "  CONFIG  $arch-$flavor"
+	"$top/kernel/configure.sh" "$arch" "$flavor" "$src" "$out"
+fi
+
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.ccache}
+kmake=(make -C "$src" O="$out" ARCH="$arch" -j"$jobs"
+       CC="ccache gcc" HOSTCC="ccache gcc"
+       KBUILD_BUILD_TIMESTAMP="rdma-dmabuf" KBUILD_BUILD_USER=build
+       KBUILD_BUILD_HOST=build)
+start=$(date +%s)
+"${kmake[@]}" -s
+# modules_install rewrites every module; skip it when nothing was rebuilt.
+if [ ! -f "$out/modroot/.stamp" ] ||
+   [ -n "$(find "$out" -name '*.ko' -newer "$out/modroot/.stamp" -print -quit)" ]; then
+	rm -rf "$out/modroot"
+	"${kmake[@]}" -s INSTALL_MOD_PATH="$out/modroot" modules_install >/dev/null
+	touch "$out/modroot/.stamp"
+fi
+kver=$(cat "$out/include/config/kernel.release")
+echo "  KERNEL  $arch-$flavor $kver ($(($(date +%s) - start)) s)"

@@ -1,0 +1,104 @@
+#!/bin/bash
+# Build the patched kernel source tree from Debian's linux-source-6.12:
+#
+#   build/linux-pristine   the package's tarball, extracted, never modified
+#   build/linux-src        pristine + kernel/patches/* + drivers/ overlay
+#
+# Only files whose content changes are rewritten, so kbuild's timestamps
+# stay meaningful and a no-change run leads to a no-work build.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$top/build}
+tarball=${LINUX_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+pristine=$build/linux-pristine
+src=$build/linux-src
+patches=${KERNEL_PATCHES:-$top/kernel/patches}
+overlay_roots=(drivers)
+
+die() { echo "prepare-source: $*" >&2; exit 1; }
+
+[ -f "$tarball" ] || die "$tarball not found (install linux-source-6.12: make deps)"
+pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo unknown)
+stamp="$(stat -c '%s %Y' "$tarball") $pkgver"
+
+if [ "$(cat "$pristine/.source-stamp" 2>/dev/null)" != "$stamp" ]; then
+	echo "  EXTRACT linux-source-6.12 $pkgver"
+	rm -rf "$pristine" "$pristine.tmp" "$src"
+	mkdir -p "$pristine.tmp"
+	tar -xf "$tarball" -C "$pristine.tmp" --strip-components=1 ||
+		die "cannot extract $tarball"
+	echo "$stamp" > "$pristine.tmp/.source-stamp"
+	mv "$pristine.tmp" "$pristine"
+fi
+# Every file the patches or the overlay touch, plus those touched last time
+# (so a dropped patch is reverted).
+patch_list=()
+if [ -f "$patches/series" ]; then
+	while read -r p; do
+		case "$p" in ''|'#'*) continue ;; esac
+		[ -f "$patches/$p" ] || die "kernel/patches/series names $p, which does not exist"
+		patch_list+=("$patches/$p")
+	done < "$patches/series"
+fi
+touched=$(
+	{
+		for p in "${patch_list[@]}"; do
+			sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$p"
+		done
+		for root in "${overlay_roots[@]}"; do
+			[ -d "$top/$root" ] && (cd "$top" && find "$root" -type f)
+		done
+		if cmp -s "$src/.source-stamp" "$pristine/.source-stamp" 2>/dev/null; then
+			cat "$src/.touched" 2>/dev/null || true
+		fi
+	} | sort -u
+)
+
+stage=$build/linux-stage
+trap 'rm -rf "$stage"' EXIT
+rm -rf "$stage"
+mkdir -p "$stage"
+for f in $touched; do
+	if [ -f "$pristine/$f" ]; then
+		mkdir -p "$stage/$(dirname "$f")"
+		cp -p "$pristine/$f" "$stage/$f"
+	fi
+done
+for p in "${patch_list[@]}"; do
+	if ! out=$(patch -p1 -d "$stage" --forward --batch -s < "$p" 2>&1); then
+		echo "$out" >&2
+		die "patch $(basename "$p") does not apply to linux-source-6.12" \
+		    "$pkgver (kernel $(make -s -C "$pristine" kernelversion 2>/dev/null));" \
+		    "rebase kernel/patches (see CONTRIBUTING)"
+	fi
+done
+find "$stage" \( -name '*.orig' -o -name '*.rej' \) -delete
+
+# Only now that every patch applied is the build tree created or touched.
+if [ ! -f "$src/.source-stamp" ] ||
+   ! cmp -s "$src/.source-stamp" "$pristine/.source-stamp"; then
+	rm -rf "$src"
+	cp -a "$pristine" "$src.tmp"
+	mv "$src.tmp" "$src"
+fi
+for root in "${overlay_roots[@]}"; do
+	[ -d "$top/$root" ] && cp -r "$top/$root/." "$stage/$root/"
+done
+
+changed=0
+for f in $touched; do
+	if [ -f "$stage/$f" ]; then
+		if ! cmp -s "$stage/$f" "$src/$f"; then
+			mkdir -p "$src/$(dirname "$f")"
+			cp "$stage/$f" "$src/$f.new" && mv "$src/$f.new" "$src/$f"
+			changed=$((changed + 1))
+		fi
+	elif [ -e "$src/$f" ]; then
+		rm -f "$src/$f"
+		changed=$((changed + 1))
+	fi
+done
+rm -rf "$stage"
+echo "$touched" > "$src/.touched"
+[ "$changed" -eq 0 ] || echo "  PATCHED $changed file(s) in build/linux-src"

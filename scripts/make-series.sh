@@ -1,0 +1,131 @@
+#!/bin/bash
+# Write the project's changes to upstream as git format-patch series:
+#
+#   build/series/linux/       against Debian's linux-source-6.12
+#   build/series/rdma-core/   against rdma-core's orig tarball
+#   build/series/perftest/    against perftest's orig tarball
+#
+# Each series is rebuilt by `git am` onto a git tree of the pristine files,
+# so what comes out is exactly what upstream would receive. Kernel files
+# that are wholly ours live in the drivers/ overlay; each joins the first
+# patch after which a Makefile or an #include refers to it, which keeps the
+# series bisectable. See CONTRIBUTING for the round trip.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$top/build}
+out=$build/series
+work=$build/series-work
+author_ident=(-c user.name="rdma-dmabuf series" -c user.email="series@rdma-dmabuf.invalid")
+
+rm -rf "$out" "$work"
+mkdir -p "$out" "$work"
+g() { git -C "$1" "${author_ident[@]}" "${@:2}"; }
+
+# series_from_tree NAME TREE PATCH...: commit TREE as the base, git am the
+# patches, format them into build/series/NAME.
+series_from_tree() {
+	local name=$1 tree=$2
+	shift 2
+	g "$tree" init -q
+	g "$tree" add -A
+	g "$tree" commit -q -m "pristine $name"
+	g "$tree" tag base
+	if [ $# -gt 0 ]; then
+		g "$tree" am -q --keep-cr "$@" || {
+			echo "make-series: a $name patch does not apply with git am" >&2
+			exit 1
+		}
+	fi
+	mkdir -p "$out/$name"
+	g "$tree" format-patch -q -o "$out/$name" base..HEAD
+	echo "  SERIES  $name: $(git -C "$tree" rev-list --count base..HEAD) patch(es) in build/series/$name"
+}
+
+# --- rdma-core and perftest: their patch directories are the series.
+. "$top/upstream.versions"
+for name in rdma-core perftest; do
+	var=${name//-/_}
+	var=${var^^}_VERSION
+	version=${!var}
+	tarball=$build/dl/${name}_$version.orig.tar.gz
+	[ -f "$tarball" ] || "$top/scripts/build-userspace.sh" "$name" >/dev/null
+	mkdir -p "$work/$name"
+	tar -xzf "$tarball" -C "$work/$name" --strip-components=1
+	patches=()
+	for p in "$top/$name-patches"/*.patch; do [ -f "$p" ] && patches+=("$p"); done
+	series_from_tree "$name" "$work/$name" "${patches[@]}"
+done
+
+# --- linux: kernel/patches in series order, overlay files joining the
+# first commit that refers to them. Only the touched files are tracked,
+# which is all git am needs and keeps this fast.
+"$top/kernel/prepare-source.sh" >/dev/null
+pristine=$build/linux-pristine
+tree=$work/linux
+mkdir -p "$tree"
+patches=()
+if [ -f "$top/kernel/patches/series" ]; then
+	while read -r p; do
+		case "$p" in ''|'#'*) continue ;; esac
+		patches+=("$top/kernel/patches/$p")
+	done < "$top/kernel/patches/series"
+fi
+overlay=()
+[ -d "$top/drivers" ] && mapfile -t overlay < <(cd "$top" && find drivers -type f | sort)
+for p in "${patches[@]}"; do
+	for f in $(sed -n 's|^--- a/\([^[:space:]]*\).*|\1|p' "$p"); do
+		mkdir -p "$tree/$(dirname "$f")"
+		cp "$pristine/$f" "$tree/$f"
+	done
+done
+# Context for the reference scan: the Makefiles of the overlay's directories.
+for f in "${overlay[@]}"; do
+	d=$(dirname "$f")
+	[ -f "$pristine/$d/Makefile" ] && [ ! -f "$tree/$d/Makefile" ] &&
+		mkdir -p "$tree/$d" && cp "$pristine/$d/Makefile" "$tree/$d/Makefile"
+done
+g "$tree" init -q
+g "$tree" add -A
+g "$tree" commit -q --allow-empty -m "pristine linux-source-6.12"
+g "$tree" tag base
+
+pending=("${overlay[@]}")
+# add_referenced: amend HEAD with every pending overlay file that a tracked
+# Makefile (as an object) or source file (as an #include) now refers to.
+add_referenced() {
+	local progress=1 f base obj rest
+	while [ "$progress" = 1 ]; do
+		progress=0 rest=()
+		for f in "${pending[@]}"; do
+			base=$(basename "$f")
+			obj=${base%.c}.o
+			if git -C "$tree" grep -qE "(^|[[:space:]/])${obj//./\\.}([[:space:]]|$)" -- '*Makefile' '*Kbuild' 2>/dev/null ||
+			   git -C "$tree" grep -qF "#include \"$base\"" 2>/dev/null; then
+				mkdir -p "$tree/$(dirname "$f")"
+				cp "$top/$f" "$tree/$f"
+				g "$tree" add "$f"
+				progress=1
+			else
+				rest+=("$f")
+			fi
+		done
+		pending=("${rest[@]}")
+	done
+	g "$tree" diff --cached --quiet || g "$tree" commit -q --amend --no-edit
+}
+for p in "${patches[@]}"; do
+	g "$tree" am -q "$p" || {
+		echo "make-series: kernel patch $(basename "$p") does not apply with git am" >&2
+		exit 1
+	}
+	add_referenced
+done
+if [ "${#pending[@]}" -gt 0 ]; then
+	echo "make-series: overlay files no patch refers to: ${pending[*]}" >&2
+	exit 1
+fi
+mkdir -p "$out/linux"
+g "$tree" format-patch -q -o "$out/linux" base..HEAD
+echo "  SERIES  linux: ${#patches[@]} patch(es) in build/series/linux"
+rm -rf "$work"

@@ -1,0 +1,27 @@
+#!/bin/bash
+# Load each KUnit test module of tests/kunit.modules and record every test
+# case, as parsed by the kernel's own tools/testing/kunit/kunit.py.
+SUITE=kunit/$RDG_BACKEND
+. "$RDG_TOP/tests/lib/result.sh"
+
+kunit_py=$RDG_TOP/build/linux-src/tools/testing/kunit/kunit.py
+logdir=$RDG_RESULTS/kunit
+mkdir -p "$logdir"
+
+while read -r module _; do
+	case "$module" in ''|'#'*) continue ;; esac
+	before=$(dmesg | wc -l)
+	if ! modprobe "$module"; then
+		fail "$module" "modprobe failed"
+		continue
+	fi
+	dmesg -t | tail -n +"$((before + 1))" > "$logdir/$module.log"
+	modprobe -r "$module"
+	if ! python3 "$kunit_py" parse --json="$logdir/$module.json" \
+		< "$logdir/$module.log" > "$logdir/$module.parsed" 2>&1; then
+		fail "$module" "kunit.py parse failed: $(tail -n 2 "$logdir/$module.parsed")"
+		continue
+	fi
+	python3 "$RDG_TOP/tests/lib/kunit_results.py" "$module" \
+		"$logdir/$module.json" >> "$RESULTS_FILE" || fail "$module" "no results"
+done < "$RDG_TOP/tests/kunit.modules"

@@ -1,0 +1,40 @@
+#!/bin/bash
+# Smoke: rxe0 is up and perftest's WRITE, READ and SEND bandwidth tests
+# complete over it with a non-zero bandwidth (server and client on rxe0).
+SUITE=smoke/$RDG_BACKEND
+. "$RDG_TOP/tests/lib/result.sh"
+
+if rdma link show rxe0/1 2>/dev/null | grep -q 'state ACTIVE'; then
+	pass rxe0-active
+else
+	fail rxe0-active "$(rdma link show 2>&1)"
+fi
+
+# perftest_pair TOOL ARGS...: run the server and the client of TOOL on
+# rxe0; print the client's output.
+perftest_pair() {
+	local tool=$1 srv rc
+	shift
+	"$tool" -d rxe0 -x 1 "$@" >/tmp/$tool.server.log 2>&1 &
+	srv=$!
+	sleep 1
+	timeout 120 "$tool" -d rxe0 -x 1 "$@" "$RDG_SERVER_IP"
+	rc=$?
+	wait "$srv" || rc=1
+	return "$rc"
+}
+
+# check_bw TOOL: its bandwidth line reports a positive average.
+check_bw() {
+	local tool=$1 out
+	out=$(perftest_pair "$tool" -s 65536 -n 500 -F 2>&1) || {
+		echo "$out"; return 1; }
+	echo "$out"
+	# Data row: bytes iterations BW_peak BW_average MsgRate
+	echo "$out" | awk '$1 == 65536 && NF >= 5 { if ($4 + 0 > 0) ok = 1 }
+		END { exit !ok }'
+}
+
+for tool in ib_write_bw ib_read_bw ib_send_bw; do
+	run_case "$tool" check_bw "$tool"
+done

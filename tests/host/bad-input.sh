@@ -1,0 +1,106 @@
+#!/bin/bash
+# Bad input to the harness: every case must fail with a clear message and a
+# non-zero exit, and leave the project's real build tree untouched (each
+# case runs against a scratch BUILD directory).
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${BUILD:-$top/build}
+SUITE=harness
+. "$top/tests/lib/result.sh"
+
+scratch=$(mktemp -d "$build/scratch.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+mk() { make -C "$top" --no-print-directory "$@"; }
+
+# --- make variables and guest runner options
+expect_status backend-unknown 2 'BACKEND=foo is not valid; use one of: uml qemu' \
+	mk kernel BACKEND=foo
+expect_status flavor-unknown 2 'FLAVOR=fast is not valid; use one of: debug bench' \
+	mk kernel FLAVOR=fast
+expect_status run-guest-timeout-nan 2 'timeout must be a positive number' \
+	"$top/kernel/run-guest.sh" --timeout soon -- true
+expect_status run-guest-no-command 2 'no command given' "$top/kernel/run-guest.sh"
+expect_status run-guest-bad-option 2 'unknown option --frobnicate' \
+	"$top/kernel/run-guest.sh" --frobnicate -- true
+
+# --- kernel source: missing or corrupt tarball, unapplicable patch
+expect_status kernel-tarball-missing nonzero "/nonexistent/linux.tar.xz not found" \
+	env BUILD="$scratch/k1" LINUX_TARBALL=/nonexistent/linux.tar.xz \
+	"$top/kernel/prepare-source.sh"
+head -c 4096 /dev/urandom > "$scratch/corrupt.tar.xz"
+expect_status kernel-tarball-corrupt nonzero "cannot extract $scratch/corrupt.tar.xz" \
+	env BUILD="$scratch/k2" LINUX_TARBALL="$scratch/corrupt.tar.xz" \
+	"$top/kernel/prepare-source.sh"
+if [ -d "$build/linux-pristine" ]; then
+	mkdir -p "$scratch/k3" "$scratch/kpatches"
+	ln -s "$build/linux-pristine" "$scratch/k3/linux-pristine"
+	cat > "$scratch/kpatches/0001-does-not-apply.patch" <<'PATCH'
+--- a/drivers/infiniband/sw/rxe/rxe.c
++++ b/drivers/infiniband/sw/rxe/rxe.c
+@@ -1,3 +1,3 @@
+-this line is not in rxe.c
++so this patch cannot apply
+ at all
+ anywhere
+PATCH
+	echo 0001-does-not-apply.patch > "$scratch/kpatches/series"
+	expect_status kernel-patch-unapplicable nonzero \
+		'patch 0001-does-not-apply.patch does not apply to linux-source-6.12 [^ ]+ \(kernel 6\.12\.' \
+		env BUILD="$scratch/k3" KERNEL_PATCHES="$scratch/kpatches" \
+		"$top/kernel/prepare-source.sh"
+	if [ -e "$scratch/k3/linux-src" ]; then
+		fail kernel-patch-unapplicable-no-tree "a build tree was created anyway"
+	else
+		pass kernel-patch-unapplicable-no-tree
+	fi
+else
+	skip kernel-patch-unapplicable "no extracted kernel source yet"
+fi
+
+# --- user-space tarballs: corrupt cached file, unknown version, bad patch
+. "$top/upstream.versions"
+mkdir -p "$scratch/u1/dl"
+echo "not a tarball" > "$scratch/u1/dl/rdma-core_${RDMA_CORE_VERSION}.orig.tar.gz"
+expect_status tarball-corrupt nonzero \
+	"rdma-core_${RDMA_CORE_VERSION}.orig.tar.gz is corrupt: sha256 [0-9a-f]{64}, expected $RDMA_CORE_SHA256" \
+	mk rdma-core BUILD="$scratch/u1"
+if grep -q "not a tarball" "$scratch/u1/dl/rdma-core_${RDMA_CORE_VERSION}.orig.tar.gz"; then
+	pass tarball-corrupt-kept
+else
+	fail tarball-corrupt-kept "the corrupt file was replaced or removed"
+fi
+expect_status tarball-missing nonzero \
+	'could not download rdma-core_0.0.orig.tar.gz from Debian trixie' \
+	env APT_STATE_DIR="$build/dl/apt-trixie" \
+	make -C "$top" --no-print-directory rdma-core BUILD="$scratch/u2" RDMA_CORE_VERSION=0.0
+tarball=$build/dl/rdma-core_${RDMA_CORE_VERSION}.orig.tar.gz
+if [ -f "$tarball" ]; then
+	mkdir -p "$scratch/u3/dl" "$scratch/upatches"
+	cp "$tarball" "$scratch/u3/dl/"
+	cat > "$scratch/upatches/0001-does-not-apply.patch" <<'PATCH'
+--- a/README.md
++++ b/README.md
+@@ -1,2 +1,2 @@
+-this line is not in the README
++so this patch cannot apply
+ at all
+PATCH
+	expect_status userspace-patch-unapplicable nonzero \
+		"patch 0001-does-not-apply.patch does not apply to rdma-core $RDMA_CORE_VERSION" \
+		mk rdma-core BUILD="$scratch/u3" RDMA_CORE_PATCHES="$scratch/upatches"
+else
+	skip userspace-patch-unapplicable "rdma-core tarball not fetched yet"
+fi
+
+# --- a guest that hangs is killed at its timeout, with a clear message
+if [ -x "$build/kernel/um-debug/linux" ]; then
+	expect_status guest-hang 124 'guest timed out after 20 s and was killed' \
+		"$top/kernel/run-guest.sh" --no-rxe --quiet --timeout 20 -- sleep 1000
+	expect_status guest-exit-status 3 '' \
+		mk shell CMD='exit 3' TIMEOUT=120
+	# make shell CMD=... prints the command's output and its status is ours
+	expect_status guest-shell-output 0 "^Linux version 6\.12\.[0-9]+" \
+		mk shell CMD='cat /proc/version' TIMEOUT=120
+else
+	skip guest-hang "no UML kernel built"
+fi

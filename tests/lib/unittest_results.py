@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Turn a verbose unittest log into the project's result lines.
+
+usage: unittest_results.py SUITE LOG EXPECTED_FAILURES
+
+Every test the log's "Ran N tests" counts must appear as exactly one result
+line; a mismatch is itself a failure, so no test can go missing unnoticed.
+EXPECTED_FAILURES lists "test.id  # reason" lines: a listed test that fails
+is reported SKIP with its reason, a listed test that passes is a PASS.
+"""
+import re
+import sys
+
+RESULT = re.compile(
+    r"^(?P<name>\w+) \((?P<id>[\w.]+)\)\n?(?:[^\n]*\n)??[^\n]*?"
+    r" \.\.\. (?P<status>ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)$",
+    re.MULTILINE)
+
+
+def expected_failures(path):
+    known = {}
+    with open(path) as f:
+        for line in f:
+            test, _, reason = line.partition("#")
+            if test.strip():
+                known[test.strip()] = reason.strip() or "expected failure"
+    return known
+
+
+def main():
+    suite, log_path, xfail_path = sys.argv[1:4]
+    log = open(log_path, errors="replace").read()
+    known = expected_failures(xfail_path)
+    seen = 0
+    for m in RESULT.finditer(log):
+        test_id, status = m.group("id"), m.group("status")
+        if m.group("name") in ("setUpClass", "tearDownClass"):
+            test_id = f"{test_id}.{m.group('name')}"
+        else:
+            seen += 1
+            if not test_id.endswith("." + m.group("name")):
+                test_id = f"{test_id}.{m.group('name')}"
+        if status in ("ok", "expected failure"):
+            print(f"PASS {suite}/{test_id}")
+        elif status.startswith("skipped"):
+            reason = status[len("skipped"):].strip().strip("'\"") or "skipped"
+            print(f"SKIP {suite}/{test_id}: {reason}")
+        elif test_id in known:
+            print(f"SKIP {suite}/{test_id}: known failure on rxe: {known[test_id]}")
+        else:
+            print(f"FAIL {suite}/{test_id}: {status}")
+    ran = re.search(r"^Ran (\d+) tests? in", log, re.MULTILINE)
+    if not ran:
+        print(f"FAIL {suite}/run_tests.py: no 'Ran N tests' line (crashed?)")
+        return 0
+    if int(ran.group(1)) != seen:
+        print(f"FAIL {suite}/result-count: log says {ran.group(1)} tests ran,"
+              f" {seen} results parsed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

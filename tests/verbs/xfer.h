@@ -1,0 +1,159 @@
+/*
+ * xfer.h - shared pieces of rdma_xfer: error exits, data buffers, RC
+ * endpoints and the TCP rendezvous used in two-node mode.
+ *
+ * The transfer logic in rdma_xfer.c only sees struct xfer_ep and struct
+ * xfer_buf; how memory is obtained and registered lives behind struct
+ * buf_ops so that other backings (dma-buf) can be added in xfer_conn.c.
+ */
+#ifndef XFER_H
+#define XFER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <infiniband/verbs.h>
+
+/* Exit codes: 1 for anything that went wrong at run time, 2 for bad usage. */
+#define XFER_EXIT_FAIL		1
+#define XFER_EXIT_USAGE		2
+
+/* Seconds without any completion before a run is declared stuck. */
+#define XFER_IDLE_TIMEOUT_S	30
+/* A server may be started well before its client (e.g. a second guest). */
+#define XFER_ACCEPT_TIMEOUT_S	120
+
+#define XFER_PORT_NUM		1
+
+extern bool xfer_quiet;
+
+__attribute__((noreturn, format(printf, 1, 2)))
+void xfer_die(const char *fmt, ...);
+__attribute__((noreturn, format(printf, 1, 2)))
+void xfer_die_usage(const char *fmt, ...);
+/* @call failed with errno value @err: print both and exit 1. */
+__attribute__((noreturn))
+void xfer_die_err(const char *call, int err);
+/* Informational message on stderr, silenced by --quiet. */
+__attribute__((format(printf, 1, 2)))
+void xfer_info(const char *fmt, ...);
+
+struct xfer_buf;
+
+/**
+ * struct buf_ops - how data buffers are obtained and registered
+ * @name:  value of --mem selecting this backing
+ * @alloc: map @len bytes at buf->addr, zero filled; sets buf->iova, buf->fd
+ * @reg:   register the whole buffer with @pd, sets buf->mr
+ * @free:  deregister (if registered) and release everything
+ *
+ * Failures exit through xfer_die_err() naming the failing call, so the
+ * callers never handle errors. A dma-buf backing would allocate from a
+ * dma-buf heap, mmap() the fd for buf->addr and register with
+ * ibv_reg_dmabuf_mr(pd, 0, len, buf->iova, buf->fd, access).
+ */
+struct buf_ops {
+	const char *name;
+	void (*alloc)(struct xfer_buf *buf, size_t len);
+	void (*reg)(struct xfer_buf *buf, struct ibv_pd *pd, int access);
+	void (*free)(struct xfer_buf *buf);
+};
+
+/**
+ * struct xfer_buf - one registered buffer
+ * @addr: CPU mapping, where patterns are written and checked
+ * @iova: address a peer puts in RDMA WRITE/READ work requests; equal to
+ *        @addr for host memory, but a dma-buf MR may choose another one
+ * @fd:   backing file descriptor, -1 for anonymous memory
+ */
+struct xfer_buf {
+	const struct buf_ops *ops;
+	void *addr;
+	size_t len;
+	uint64_t iova;
+	struct ibv_mr *mr;
+	int fd;
+};
+
+extern const struct buf_ops xfer_host_buf_ops;
+/* NULL when @name is not a known backing. */
+const struct buf_ops *xfer_buf_ops_find(const char *name);
+/* Names of all backings, for --help and error messages. */
+const char *xfer_buf_ops_names(void);
+
+/**
+ * struct xfer_dev - the opened device, port and GID shared by endpoints
+ * @chan: one completion channel for every CQ, so loopback mode can sleep
+ *        on both of its QPs at once
+ */
+struct xfer_dev {
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_comp_channel *chan;
+	struct ibv_device_attr attr;
+	struct ibv_port_attr port_attr;
+	union ibv_gid gid;
+	int gid_index;
+	char name[IBV_SYSFS_NAME_MAX];
+};
+
+/* What a peer needs to reach an endpoint and its data buffer. */
+struct xfer_conn_info {
+	uint32_t qpn;
+	uint32_t psn;
+	uint32_t rkey;
+	uint32_t rd_atom;	/* max_dest_rd_atomic the endpoint accepts */
+	uint64_t addr;
+	union ibv_gid gid;
+};
+
+/**
+ * struct xfer_ep - one RC QP with its CQ, data buffer and control buffer
+ * @cq_events: CQ events taken with ibv_get_cq_event() and not yet acked
+ */
+struct xfer_ep {
+	struct xfer_dev *dev;
+	struct ibv_cq *cq;
+	struct ibv_qp *qp;
+	struct xfer_buf data;
+	struct xfer_buf ctrl;
+	uint32_t psn;
+	uint32_t rd_atom;
+	unsigned int cq_events;
+};
+
+/* Parameters of a run that both sides of a two-node run must share. */
+struct xfer_params {
+	uint32_t op;
+	uint32_t depth;
+	uint32_t mtu;		/* enum ibv_mtu */
+	uint64_t size;
+	uint64_t iters;
+};
+
+void xfer_dev_open(struct xfer_dev *dev, const char *name, int gid_index);
+void xfer_dev_close(struct xfer_dev *dev);
+
+void xfer_ep_create(struct xfer_ep *ep, struct xfer_dev *dev,
+		    const struct buf_ops *ops, size_t data_len,
+		    size_t ctrl_len, uint32_t max_wr, uint32_t depth);
+void xfer_ep_info(const struct xfer_ep *ep, struct xfer_conn_info *info);
+void xfer_ep_connect(struct xfer_ep *ep, const struct xfer_conn_info *peer,
+		     enum ibv_mtu mtu, uint32_t depth);
+void xfer_ep_destroy(struct xfer_ep *ep);
+
+int xfer_mtu_bytes(enum ibv_mtu mtu);
+
+int xfer_tcp_accept(const char *port);
+int xfer_tcp_connect(const char *host, const char *port);
+void xfer_tcp_send(int fd, const void *buf, size_t len);
+void xfer_tcp_recv(int fd, void *buf, size_t len, const char *what);
+void xfer_send_hello(int fd, const struct xfer_params *p,
+		     const struct xfer_conn_info *info);
+void xfer_recv_hello(int fd, struct xfer_params *p,
+		     struct xfer_conn_info *info);
+void xfer_send_info(int fd, const struct xfer_conn_info *info);
+void xfer_recv_info(int fd, struct xfer_conn_info *info);
+
+#endif /* XFER_H */
