@@ -12,6 +12,13 @@ src=$build/linux-src
 out=$build/kernel/$arch-$flavor
 jobs=${JOBS:-$(nproc)}
 
+mkdir -p "$out"
+exec 8>"$out/.build.lock"
+if ! flock -n 8; then
+	echo "  WAIT    another build of $arch-$flavor is running"
+	flock 8
+fi
+
 "$top/kernel/prepare-source.sh"
 
 frags=("$top/kernel/config/base.config" "$top/kernel/config/arch-$arch.config"
@@ -41,4 +48,23 @@ if [ ! -f "$out/modroot/.stamp" ] ||
 	touch "$out/modroot/.stamp"
 fi
 kver=$(cat "$out/include/config/kernel.release")
+
+# The project's out-of-tree modules: every kernel/*/ with a Kbuild file.
+# Sources are copied with their timestamps into the build directory, so the
+# repository stays free of build products and kbuild still sees no change.
+for kbuild in "$top"/kernel/*/Kbuild; do
+	[ -f "$kbuild" ] || continue
+	mdir=$(dirname "$kbuild")
+	name=$(basename "$mdir")
+	mout=$out/extmod/$name
+	mkdir -p "$mout"
+	cp -rp "$mdir/." "$mout/"
+	"${kmake[@]}" -s M="$mout" modules
+	newest=$(find "$mout" -name '*.ko' -newer "$out/modroot/.stamp" -print -quit)
+	if [ -n "$newest" ] || [ ! -d "$out/modroot/lib/modules/$kver/updates/$name" ]; then
+		"${kmake[@]}" -s M="$mout" INSTALL_MOD_PATH="$out/modroot" \
+			INSTALL_MOD_DIR="updates/$name" modules_install >/dev/null
+		depmod -b "$out/modroot" "$kver"
+	fi
+done
 echo "  KERNEL  $arch-$flavor $kver ($(($(date +%s) - start)) s)"

@@ -9,7 +9,7 @@ results=$1
 pattern='WARNING:|BUG:|Oops|Kernel panic|general protection fault'
 pattern+='|possible circular locking|inconsistent lock state|possible recursive locking'
 pattern+='|DEBUG_LOCKS_WARN_ON|INFO: task .* blocked for more than'
-pattern+='|rcu: INFO:|detected stall|UBSAN:|unreferenced object|kmemleak: .*leak'
+pattern+='|rcu: INFO:|detected stall|UBSAN:|unreferenced object|kmemleak: [0-9]+ new suspected'
 
 found=$(cat "$results/console.log" "$results/dmesg.log" 2>/dev/null |
 	grep -E "$pattern" | sort -u)

@@ -18,6 +18,11 @@ overlay_roots=(drivers)
 
 die() { echo "prepare-source: $*" >&2; exit 1; }
 
+# Builds of several kernels may run at once; they share this tree.
+mkdir -p "$build"
+exec 9>"$build/.prepare-source.lock"
+flock 9
+
 [ -f "$tarball" ] || die "$tarball not found (install linux-source-6.12: make deps)"
 pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo unknown)
 stamp="$(stat -c '%s %Y' "$tarball") $pkgver"

@@ -8,10 +8,10 @@ packages=(
 	build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils
 	ccache patch linux-source-6.12 python3
 	# guests
-	qemu-system-x86 iproute2 kmod procps util-linux
+	qemu-system-x86 iproute2 iputils-ping kmod procps util-linux
 	# rdma-core, perftest
 	cmake ninja-build pkg-config cython3 python3-dev libnl-3-dev
-	libnl-route-3-dev libudev-dev autoconf automake libtool
+	libnl-route-3-dev libudev-dev libpci-dev autoconf automake libtool
 	# series export
 	git
 )

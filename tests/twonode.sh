@@ -17,14 +17,17 @@ args=(--op write --size 65536 --iters 200 --depth 8 --gid-index 1)
 	--results "$dir/server" --node-addr 10.20.0.1/24 --listen "$port" -- \
 	"$xfer" --server "${args[@]}" > "$dir/server.out" 2>&1 &
 server=$!
-# QEMU listens as soon as it starts; give it that moment.
+# QEMU listens as soon as it starts; give it that moment. The client job
+# then waits until the server guest answers ping, after which its rdma_xfer
+# is seconds away, well within rdma_xfer's own connect retry.
 for _ in $(seq 50); do
 	ss -ltn "sport = :$port" | grep -q LISTEN && break
 	sleep 0.2
 done
 "$top/kernel/run-guest.sh" --backend qemu --smp 1 --quiet --timeout 900 \
 	--results "$dir/client" --node-addr 10.20.0.2/24 --connect "$port" -- \
-	"$xfer" --client 10.20.0.1 --connect-timeout 300 "${args[@]}" \
+	bash -c 'for _ in $(seq 300); do ping -c1 -W1 10.20.0.1 >/dev/null && break; done
+		exec "$0" --client 10.20.0.1 "$@"' "$xfer" "${args[@]}" \
 	> "$dir/client.out" 2>&1
 client_rc=$?
 wait "$server"

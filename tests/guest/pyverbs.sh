@@ -7,8 +7,9 @@ SUITE=pyverbs/$RDG_BACKEND
 
 rdma=$RDG_TOP/build/rdma-core/build
 log=$RDG_RESULTS/pyverbs.log
-# Debian's python3: pyverbs is built against it (the PATH one is pyenv's).
-/usr/bin/python3 "$rdma/bin/run_tests.py" --dev rxe0 --gid 1 -v > "$log" 2>&1
+# bin/run_tests.py is rdma-core's wrapper that sets PYTHONPATH and runs
+# Debian's python3 (pyverbs is built against it, not the pyenv one on PATH).
+"$rdma/bin/run_tests.py" --dev rxe0 --gid 1 -v > "$log" 2>&1
 echo "run_tests.py exit status $?" >> "$log"
 
 /usr/bin/python3 "$RDG_TOP/tests/lib/unittest_results.py" "$SUITE" "$log" \

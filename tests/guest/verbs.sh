@@ -8,12 +8,14 @@ xfer=$RDG_TOP/build/tests/verbs/rdma_xfer
 # xfer_checked ARGS...: rdma_xfer succeeds and says it verified every byte
 # it was asked to move.
 xfer_checked() {
-	local out size iters
+	local out summary size iters
 	out=$("$xfer" "$@" 2>&1) || { echo "$out"; return 1; }
 	echo "$out"
-	size=$(sed -n 's/.* size=\([0-9]*\) .*/\1/p' <<< "$out")
-	iters=$(sed -n 's/.* iters=\([0-9]*\) .*/\1/p' <<< "$out")
-	grep -q " verified=$((size * iters)) " <<< "$out"
+	summary=$(grep '^rdma_xfer: op=' <<< "$out")
+	size=$(sed -n 's/.* size=\([0-9]*\) .*/\1/p' <<< "$summary")
+	iters=$(sed -n 's/.* iters=\([0-9]*\) .*/\1/p' <<< "$summary")
+	[[ "$size" =~ ^[0-9]+$ && "$iters" =~ ^[0-9]+$ ]] || return 1
+	grep -q " verified=$((size * iters)) " <<< "$summary"
 }
 
 for op in write write_imm read send; do
@@ -29,4 +31,4 @@ expect_status bad-size-zero 2 'size' "$xfer" --size 0
 expect_status bad-size-text 2 'size' "$xfer" --size lots
 expect_status bad-iters 2 'iters' "$xfer" --iters 0
 expect_status bad-depth 2 'depth' "$xfer" --depth 100000
-expect_status bad-device 1 'nosuchdev' "$xfer" --dev nosuchdev
+expect_status bad-device 2 "unknown device 'nosuchdev'" "$xfer" --dev nosuchdev

@@ -11,10 +11,31 @@ is reported SKIP with its reason, a listed test that passes is a PASS.
 import re
 import sys
 
-RESULT = re.compile(
-    r"^(?P<name>\w+) \((?P<id>[\w.]+)\)\n?(?:[^\n]*\n)??[^\n]*?"
-    r" \.\.\. (?P<status>ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)$",
-    re.MULTILINE)
+HEADER = re.compile(r"^(?P<name>\w+) \((?P<id>[\w.]+)\)", re.MULTILINE)
+STATUS = re.compile(
+    r"(ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)$")
+
+
+def results(log):
+    """Yield (name, id, status) per test header of a verbose unittest log.
+
+    A test's own output may land between its "... " and its status, so the
+    status is the first line after " ... " that ends in one, searched only
+    up to the next test's header.
+    """
+    headers = list(HEADER.finditer(log))
+    for i, m in enumerate(headers):
+        end = headers[i + 1].start() if i + 1 < len(headers) else len(log)
+        segment = log[m.end():end]
+        if " ... " not in segment:
+            continue
+        status = None
+        for line in segment.split(" ... ", 1)[1].splitlines():
+            found = STATUS.search(line.strip())
+            if found:
+                status = found.group(1)
+                break
+        yield m.group("name"), m.group("id"), status or "no status"
 
 
 def expected_failures(path):
@@ -32,14 +53,13 @@ def main():
     log = open(log_path, errors="replace").read()
     known = expected_failures(xfail_path)
     seen = 0
-    for m in RESULT.finditer(log):
-        test_id, status = m.group("id"), m.group("status")
-        if m.group("name") in ("setUpClass", "tearDownClass"):
-            test_id = f"{test_id}.{m.group('name')}"
+    for name, test_id, status in results(log):
+        if name in ("setUpClass", "tearDownClass"):
+            test_id = f"{test_id}.{name}"
         else:
             seen += 1
-            if not test_id.endswith("." + m.group("name")):
-                test_id = f"{test_id}.{m.group('name')}"
+            if not test_id.endswith("." + name):
+                test_id = f"{test_id}.{name}"
         if status in ("ok", "expected failure"):
             print(f"PASS {suite}/{test_id}")
         elif status.startswith("skipped"):

@@ -1,10 +1,15 @@
 /*
- * xfer.h - shared pieces of rdma_xfer: error exits, data buffers, RC
- * endpoints and the TCP rendezvous used in two-node mode.
+ * Shared pieces of rdma_xfer:
  *
- * The transfer logic in rdma_xfer.c only sees struct xfer_ep and struct
- * xfer_buf; how memory is obtained and registered lives behind struct
- * buf_ops so that other backings (dma-buf) can be added in xfer_conn.c.
+ *   rdma_xfer.c     the transfer protocol and main()
+ *   xfer_opts.c     command line
+ *   xfer_pattern.c  per-message data patterns and their verification
+ *   xfer_conn.c     error exits, buffers, device and RC QP setup
+ *   xfer_tcp.c      TCP rendezvous of two-node mode
+ *
+ * The transfer logic only sees struct xfer_ep and struct xfer_buf; how
+ * memory is obtained and registered lives behind struct buf_ops so that
+ * other backings (dma-buf) can be added in xfer_conn.c alone.
  */
 #ifndef XFER_H
 #define XFER_H
@@ -25,6 +30,12 @@
 #define XFER_ACCEPT_TIMEOUT_S	120
 
 #define XFER_PORT_NUM		1
+
+#define XFER_MAX_SIZE		(1ULL << 30)
+#define XFER_MAX_DEPTH		1024
+#define XFER_MAX_ITERS		UINT32_MAX
+
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
 extern bool xfer_quiet;
 
@@ -131,6 +142,41 @@ struct xfer_params {
 	uint64_t size;
 	uint64_t iters;
 };
+
+enum xfer_op {
+	XFER_OP_WRITE,
+	XFER_OP_WRITE_IMM,
+	XFER_OP_READ,
+	XFER_OP_SEND,
+	XFER_OP_COUNT
+};
+extern const char *const xfer_op_names[XFER_OP_COUNT];
+
+enum xfer_mode { XFER_LOOPBACK, XFER_SERVER, XFER_CLIENT };
+extern const char *const xfer_mode_names[];
+
+struct xfer_opts {
+	const char *dev;
+	const char *host;
+	const char *port;
+	const struct buf_ops *mem;
+	struct xfer_params p;
+	int gid_index;
+	enum xfer_mode mode;
+	bool busy_poll;
+};
+
+/* Exits 2 on any bad argument, 0 after --help. */
+void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o);
+/* Exits 1 when parameters a client sent are out of range. */
+void xfer_check_params(const struct xfer_params *p);
+
+void xfer_pattern_fill(void *dst, uint64_t msg, size_t len);
+/* Returns the bytes checked; a mismatch exits 1 with the details. */
+size_t xfer_pattern_check(const void *src, uint64_t msg, size_t len,
+			  uint64_t slot);
+
+double xfer_now(void);
 
 void xfer_dev_open(struct xfer_dev *dev, const char *name, int gid_index);
 void xfer_dev_close(struct xfer_dev *dev);

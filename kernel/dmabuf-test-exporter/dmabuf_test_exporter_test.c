@@ -1,0 +1,624 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KUnit suite of dmabuf_test_exporter: an in-kernel dynamic importer that
+ * checks move_notify, fences, pins, injected failures, revocation and the
+ * counters. A module of its own, so loading the exporter runs no tests.
+ */
+
+#include <kunit/device.h>
+#include <kunit/test.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
+#include <linux/file.h>
+#include <linux/iosys-map.h>
+#include <linux/ktime.h>
+#include <linux/module.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+
+#include "dmabuf_test_exporter.h"
+
+#define DTE_TEST_PAGES 5
+#define DTE_TEST_SIZE (DTE_TEST_PAGES * PAGE_SIZE)
+#define DTE_TEST_WAIT (10 * HZ)
+
+/**
+ * struct dte_test_importer - the importer each test case starts with
+ * @dev: a device with a 64-bit DMA mask
+ * @dmabuf: a DTE_TEST_SIZE buffer
+ * @attach: its dynamic attachment
+ * @notified: move_notify calls
+ * @notified_unlocked: move_notify calls without the reservation lock held
+ */
+struct dte_test_importer {
+	struct device *dev;
+	struct dma_buf *dmabuf;
+	struct dma_buf_attachment *attach;
+	unsigned int notified;
+	unsigned int notified_unlocked;
+};
+
+static bool dte_test_resv_held(struct dma_resv *resv)
+{
+#ifdef CONFIG_LOCKDEP
+	return dma_resv_held(resv);
+#else
+	return dma_resv_is_locked(resv);
+#endif
+}
+
+static void dte_test_move_notify(struct dma_buf_attachment *attach)
+{
+	struct dte_test_importer *imp = attach->importer_priv;
+
+	if (!dte_test_resv_held(attach->dmabuf->resv))
+		imp->notified_unlocked++;
+	imp->notified++;
+}
+
+static const struct dma_buf_attach_ops dte_test_attach_ops = {
+	.allow_peer2peer = false,
+	.move_notify = dte_test_move_notify,
+};
+
+static int dte_test_init(struct kunit *test)
+{
+	struct dte_test_importer *imp;
+	struct dma_buf_attachment *attach;
+	struct device *dev;
+
+	imp = kunit_kzalloc(test, sizeof(*imp), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, imp);
+
+	dev = kunit_device_register(test, "dte-test-importer");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	dev->dma_mask = &dev->coherent_dma_mask;
+	KUNIT_ASSERT_EQ(test, dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64)),
+			0);
+	imp->dev = dev;
+
+	imp->dmabuf = dte_buffer_create(DTE_TEST_SIZE, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, imp->dmabuf);
+	test->priv = imp;
+
+	attach = dma_buf_dynamic_attach(imp->dmabuf, dev, &dte_test_attach_ops,
+					imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, attach);
+	imp->attach = attach;
+	return 0;
+}
+
+static void dte_test_exit(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+
+	if (!imp)
+		return;
+	if (imp->attach)
+		dma_buf_detach(imp->dmabuf, imp->attach);
+	if (imp->dmabuf)
+		dma_buf_put(imp->dmabuf);
+	/* Release now, not from the delayed fput work after the test. */
+	flush_delayed_fput();
+}
+
+static struct dte_stats dte_test_stats(struct kunit *test,
+				       struct dma_buf *dmabuf)
+{
+	struct dte_stats stats = {};
+
+	KUNIT_EXPECT_EQ(test, dte_buffer_get_stats(dmabuf, &stats), 0);
+	return stats;
+}
+
+static struct sg_table *dte_test_map(struct dma_buf_attachment *attach)
+{
+	struct sg_table *sgt;
+
+	dma_resv_lock(attach->dmabuf->resv, NULL);
+	sgt = dma_buf_map_attachment(attach, DMA_BIDIRECTIONAL);
+	dma_resv_unlock(attach->dmabuf->resv);
+	return sgt;
+}
+
+static void dte_test_unmap(struct dma_buf_attachment *attach,
+			   struct sg_table *sgt)
+{
+	dma_resv_lock(attach->dmabuf->resv, NULL);
+	dma_buf_unmap_attachment(attach, sgt, DMA_BIDIRECTIONAL);
+	dma_resv_unlock(attach->dmabuf->resv);
+}
+
+static u8 dte_test_byte(size_t i, u8 seed)
+{
+	return (u8)(i * 31 + (i >> 12) + seed);
+}
+
+static void dte_test_fill(struct kunit *test, struct dma_buf *dmabuf, u8 seed)
+{
+	struct iosys_map map;
+	size_t i;
+	u8 *data;
+
+	data = kunit_kmalloc(test, dmabuf->size, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, data);
+	for (i = 0; i < dmabuf->size; i++)
+		data[i] = dte_test_byte(i, seed);
+
+	KUNIT_ASSERT_EQ(test, dma_buf_vmap_unlocked(dmabuf, &map), 0);
+	iosys_map_memcpy_to(&map, 0, data, dmabuf->size);
+	dma_buf_vunmap_unlocked(dmabuf, &map);
+	kunit_kfree(test, data);
+}
+
+/* Whether the contents, read through a new vmap, are what fill wrote. */
+static bool dte_test_check(struct kunit *test, struct dma_buf *dmabuf,
+			   u8 seed)
+{
+	struct iosys_map map;
+	bool same = true;
+	size_t i;
+	u8 *data;
+
+	data = kunit_kmalloc(test, dmabuf->size, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, data);
+	KUNIT_ASSERT_EQ(test, dma_buf_vmap_unlocked(dmabuf, &map), 0);
+	iosys_map_memcpy_from(data, &map, 0, dmabuf->size);
+	dma_buf_vunmap_unlocked(dmabuf, &map);
+	for (i = 0; i < dmabuf->size && same; i++)
+		same = data[i] == dte_test_byte(i, seed);
+	kunit_kfree(test, data);
+	return same;
+}
+
+static bool dte_test_kernel_fences_signaled(struct dma_buf *dmabuf)
+{
+	return dma_resv_test_signaled(dmabuf->resv, DMA_RESV_USAGE_KERNEL);
+}
+
+static long dte_test_wait_kernel_fences(struct dma_buf *dmabuf)
+{
+	return dma_resv_wait_timeout(dmabuf->resv, DMA_RESV_USAGE_KERNEL,
+				     false, DTE_TEST_WAIT);
+}
+
+/* A reference to the (only) KERNEL fence of @dmabuf, or NULL. */
+static struct dma_fence *dte_test_kernel_fence(struct dma_buf *dmabuf)
+{
+	struct dma_fence *fence, *found = NULL;
+	struct dma_resv_iter cursor;
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	dma_resv_for_each_fence(&cursor, dmabuf->resv, DMA_RESV_USAGE_KERNEL,
+				fence) {
+		dma_fence_put(found);
+		found = dma_fence_get(fence);
+	}
+	dma_resv_unlock(dmabuf->resv);
+	return found;
+}
+
+static void dte_test_create_validation(struct kunit *test)
+{
+	struct dma_buf *dmabuf;
+	struct dte_stats stats;
+
+	KUNIT_EXPECT_EQ(test, PTR_ERR(dte_buffer_create(0, 0)), -EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(dte_buffer_create(DTE_MAX_SIZE + 1, 0)),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(dte_buffer_create(PAGE_SIZE, 1U << 7)),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(dte_buffer_create(PAGE_SIZE, ~0U)),
+			-EINVAL);
+
+	dmabuf = dte_buffer_create(1, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	KUNIT_EXPECT_EQ(test, dmabuf->size, PAGE_SIZE);
+	stats = dte_test_stats(test, dmabuf);
+	KUNIT_EXPECT_EQ(test, stats.nr_pages, 1);
+	KUNIT_EXPECT_EQ(test, stats.generation, 0);
+	dma_buf_put(dmabuf);
+
+	dmabuf = dte_buffer_create(PAGE_SIZE + 1, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	KUNIT_EXPECT_EQ(test, dmabuf->size, 2 * PAGE_SIZE);
+	KUNIT_EXPECT_TRUE(test, dte_is_buffer(dmabuf));
+	dma_buf_put(dmabuf);
+}
+
+static void dte_test_bad_requests(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct dma_buf *dmabuf = imp->dmabuf;
+	struct dte_stats before, after;
+
+	before = dte_test_stats(test, dmabuf);
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(dmabuf, 1U << 1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dte_buffer_fail_maps(dmabuf, 1, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dte_buffer_fail_maps(dmabuf, 1, 5), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dte_buffer_fail_maps(dmabuf, 1, -4096), -EINVAL);
+	KUNIT_EXPECT_EQ(test,
+			dte_buffer_set_fence_delay(dmabuf,
+						   DTE_MAX_FENCE_DELAY_US + 1),
+			-EINVAL);
+	after = dte_test_stats(test, dmabuf);
+	KUNIT_EXPECT_MEMEQ(test, &before, &after, sizeof(before));
+	KUNIT_EXPECT_EQ(test, imp->notified, 0);
+
+	/* Nothing armed: the map succeeds. */
+	dte_test_unmap(imp->attach, dte_test_map(imp->attach));
+	KUNIT_EXPECT_EQ(test, dte_test_stats(test, dmabuf).injected_map_failures,
+			0);
+}
+
+static void dte_test_attach_counts(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct dte_stats stats;
+
+	stats = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, stats.attachments, 1);
+	KUNIT_EXPECT_EQ(test, stats.dynamic_attachments, 1);
+	KUNIT_EXPECT_EQ(test, stats.pins, 0);
+	KUNIT_EXPECT_EQ(test, stats.maps, 0);
+
+	dma_buf_detach(imp->dmabuf, imp->attach);
+	imp->attach = NULL;
+	stats = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, stats.attachments, 0);
+	KUNIT_EXPECT_EQ(test, stats.dynamic_attachments, 0);
+}
+
+static void dte_test_move_notify_once(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct dte_stats stats;
+
+	KUNIT_ASSERT_EQ(test, dte_buffer_move(imp->dmabuf, 0), 0);
+	KUNIT_EXPECT_EQ(test, imp->notified, 1);
+	stats = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, stats.moves, 1);
+	KUNIT_EXPECT_EQ(test, stats.generation, 1);
+
+	KUNIT_ASSERT_EQ(test, dte_buffer_move(imp->dmabuf, DTE_MOVE_WAIT), 0);
+	KUNIT_EXPECT_EQ(test, imp->notified, 2);
+	KUNIT_EXPECT_TRUE(test, dte_test_kernel_fences_signaled(imp->dmabuf));
+
+	KUNIT_ASSERT_EQ(test, dte_buffer_evict(imp->dmabuf), 0);
+	KUNIT_EXPECT_EQ(test, imp->notified, 3);
+	stats = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, stats.evictions, 1);
+	KUNIT_EXPECT_EQ(test, stats.evicted, 1);
+	KUNIT_EXPECT_EQ(test, stats.nr_pages, 0);
+	KUNIT_EXPECT_EQ(test, stats.generation, 3);
+
+	/* Already evicted: nothing to tell anyone. */
+	KUNIT_ASSERT_EQ(test, dte_buffer_evict(imp->dmabuf), 0);
+	KUNIT_EXPECT_EQ(test, imp->notified, 3);
+	KUNIT_EXPECT_EQ(test, dte_test_stats(test, imp->dmabuf).evictions, 1);
+
+	KUNIT_ASSERT_EQ(test, dte_buffer_revoke(imp->dmabuf), 0);
+	KUNIT_EXPECT_EQ(test, imp->notified, 4);
+	KUNIT_ASSERT_EQ(test, dte_buffer_revoke(imp->dmabuf), 0);
+	KUNIT_EXPECT_EQ(test, imp->notified, 4);
+
+	KUNIT_EXPECT_EQ(test, imp->notified_unlocked, 0);
+}
+
+static void dte_test_move_new_backing(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct sg_table *before, *after;
+	struct dte_stats stats;
+
+	before = dte_test_map(imp->attach);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, before);
+	KUNIT_ASSERT_EQ(test, dte_buffer_move(imp->dmabuf, 0), 0);
+	KUNIT_EXPECT_EQ(test, imp->notified, 1);
+
+	/* The old mapping is still held, so its pages cannot be reused. */
+	after = dte_test_map(imp->attach);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, after);
+	KUNIT_EXPECT_NE(test, sg_dma_address(before->sgl),
+			sg_dma_address(after->sgl));
+	KUNIT_EXPECT_EQ(test, dte_test_wait_kernel_fences(imp->dmabuf) > 0,
+			true);
+
+	dte_test_unmap(imp->attach, before);
+	dte_test_unmap(imp->attach, after);
+	stats = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, stats.maps, 2);
+	KUNIT_EXPECT_EQ(test, stats.unmaps, 2);
+}
+
+static void dte_test_move_preserves_contents(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct sg_table *sgt;
+
+	dte_test_fill(test, imp->dmabuf, 7);
+	KUNIT_ASSERT_EQ(test, dte_buffer_set_fence_delay(imp->dmabuf, 50000),
+			0);
+	KUNIT_ASSERT_EQ(test, dte_buffer_move(imp->dmabuf, 0), 0);
+
+	/* As a dynamic importer: map, then wait for the KERNEL fence. */
+	sgt = dte_test_map(imp->attach);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_FALSE(test, dte_test_kernel_fences_signaled(imp->dmabuf));
+	KUNIT_EXPECT_GT(test, dte_test_wait_kernel_fences(imp->dmabuf), 0);
+	KUNIT_EXPECT_TRUE(test, dte_test_check(test, imp->dmabuf, 7));
+	dte_test_unmap(imp->attach, sgt);
+
+	/* Moves queued behind a delayed copy still carry the contents. */
+	KUNIT_ASSERT_EQ(test, dte_buffer_move(imp->dmabuf, 0), 0);
+	KUNIT_ASSERT_EQ(test, dte_buffer_move(imp->dmabuf, 0), 0);
+	KUNIT_ASSERT_EQ(test, dte_buffer_move(imp->dmabuf, 0), 0);
+	KUNIT_EXPECT_GT(test, dte_test_wait_kernel_fences(imp->dmabuf), 0);
+	KUNIT_EXPECT_TRUE(test, dte_test_check(test, imp->dmabuf, 7));
+	KUNIT_EXPECT_EQ(test, dte_test_stats(test, imp->dmabuf).moves, 4);
+	KUNIT_EXPECT_EQ(test, imp->notified, 4);
+}
+
+static void dte_test_evict_restore(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct dte_stats stats;
+	struct sg_table *sgt;
+
+	dte_test_fill(test, imp->dmabuf, 3);
+	KUNIT_ASSERT_EQ(test, dte_buffer_evict(imp->dmabuf), 0);
+	KUNIT_ASSERT_EQ(test, dte_buffer_set_fence_delay(imp->dmabuf, 20000),
+			0);
+
+	sgt = dte_test_map(imp->attach);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	stats = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, stats.evicted, 0);
+	KUNIT_EXPECT_EQ(test, stats.nr_pages, DTE_TEST_PAGES);
+	KUNIT_EXPECT_EQ(test, stats.generation, 2);
+	KUNIT_EXPECT_EQ(test, stats.moves, 0);
+	KUNIT_EXPECT_GT(test, dte_test_wait_kernel_fences(imp->dmabuf), 0);
+	KUNIT_EXPECT_TRUE(test, dte_test_check(test, imp->dmabuf, 3));
+	dte_test_unmap(imp->attach, sgt);
+
+	/* A vmap restores too, and waits for the copy itself. */
+	KUNIT_ASSERT_EQ(test, dte_buffer_evict(imp->dmabuf), 0);
+	KUNIT_EXPECT_TRUE(test, dte_test_check(test, imp->dmabuf, 3));
+	KUNIT_EXPECT_TRUE(test, dte_test_kernel_fences_signaled(imp->dmabuf));
+	stats = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, stats.generation, 4);
+	KUNIT_EXPECT_EQ(test, stats.evictions, 2);
+	KUNIT_EXPECT_EQ(test, imp->notified, 2);
+}
+
+static void dte_test_pin_blocks_move(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct dte_stats before, after;
+
+	dma_resv_lock(imp->dmabuf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, dma_buf_pin(imp->attach), 0);
+	dma_resv_unlock(imp->dmabuf->resv);
+
+	before = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, before.pins, 1);
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(imp->dmabuf, 0), -EBUSY);
+	KUNIT_EXPECT_EQ(test, dte_buffer_evict(imp->dmabuf), -EBUSY);
+	after = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_MEMEQ(test, &before, &after, sizeof(before));
+	KUNIT_EXPECT_EQ(test, imp->notified, 0);
+
+	dma_resv_lock(imp->dmabuf->resv, NULL);
+	dma_buf_unpin(imp->attach);
+	dma_resv_unlock(imp->dmabuf->resv);
+
+	KUNIT_EXPECT_EQ(test, dte_test_stats(test, imp->dmabuf).pins, 0);
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(imp->dmabuf, 0), 0);
+	KUNIT_EXPECT_EQ(test, imp->notified, 1);
+}
+
+static void dte_test_injected_map_failures(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct dte_stats stats;
+	struct sg_table *sgt;
+	int i;
+
+	KUNIT_ASSERT_EQ(test, dte_buffer_fail_maps(imp->dmabuf, 3, -EIO), 0);
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, PTR_ERR(dte_test_map(imp->attach)), -EIO);
+	sgt = dte_test_map(imp->attach);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	dte_test_unmap(imp->attach, sgt);
+
+	stats = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, stats.injected_map_failures, 3);
+	KUNIT_EXPECT_EQ(test, stats.maps, 1);
+	KUNIT_EXPECT_EQ(test, stats.unmaps, 1);
+
+	/* A new setting replaces the old one; 0 disarms. */
+	KUNIT_ASSERT_EQ(test, dte_buffer_fail_maps(imp->dmabuf, 5, -ENOMEM), 0);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(dte_test_map(imp->attach)), -ENOMEM);
+	KUNIT_ASSERT_EQ(test, dte_buffer_fail_maps(imp->dmabuf, 0, -ENOMEM), 0);
+	sgt = dte_test_map(imp->attach);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	dte_test_unmap(imp->attach, sgt);
+	KUNIT_EXPECT_EQ(test,
+			dte_test_stats(test, imp->dmabuf).injected_map_failures,
+			4);
+}
+
+static void dte_test_revoke(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct dte_stats stats;
+	struct sg_table *sgt;
+
+	sgt = dte_test_map(imp->attach);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_ASSERT_EQ(test, dte_buffer_revoke(imp->dmabuf), 0);
+	KUNIT_EXPECT_EQ(test, imp->notified, 1);
+
+	KUNIT_EXPECT_EQ(test, PTR_ERR(dte_test_map(imp->attach)), -ENODEV);
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(imp->dmabuf, 0), -ENODEV);
+	KUNIT_EXPECT_EQ(test, dte_buffer_evict(imp->dmabuf), -ENODEV);
+	KUNIT_EXPECT_EQ(test, dte_buffer_fail_maps(imp->dmabuf, 1, -EIO),
+			-ENODEV);
+	dma_resv_lock(imp->dmabuf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, dma_buf_pin(imp->attach), -ENODEV);
+	dma_resv_unlock(imp->dmabuf->resv);
+
+	stats = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, stats.revoked, 1);
+	KUNIT_EXPECT_EQ(test, stats.nr_pages, 0);
+	KUNIT_EXPECT_EQ(test, stats.maps, 1);
+	KUNIT_EXPECT_EQ(test, stats.pins, 0);
+	KUNIT_EXPECT_EQ(test, stats.injected_map_failures, 0);
+
+	/* The mapping from before stays valid until the importer drops it. */
+	dte_test_unmap(imp->attach, sgt);
+	KUNIT_EXPECT_EQ(test, dte_test_stats(test, imp->dmabuf).unmaps, 1);
+	KUNIT_EXPECT_EQ(test, imp->notified, 1);
+}
+
+static void dte_test_static_attach(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct dma_buf_attachment *attach;
+	struct dte_stats stats;
+	struct sg_table *sgt;
+
+	dte_test_fill(test, imp->dmabuf, 11);
+	KUNIT_ASSERT_EQ(test, dte_buffer_evict(imp->dmabuf), 0);
+	KUNIT_ASSERT_EQ(test, dte_buffer_set_fence_delay(imp->dmabuf, 20000),
+			0);
+
+	/* The core pins and maps at attach; the pin waits for the restore. */
+	attach = dma_buf_attach(imp->dmabuf, imp->dev);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, attach);
+	KUNIT_EXPECT_TRUE(test, dte_test_kernel_fences_signaled(imp->dmabuf));
+	stats = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, stats.attachments, 2);
+	KUNIT_EXPECT_EQ(test, stats.dynamic_attachments, 1);
+	KUNIT_EXPECT_EQ(test, stats.pins, 1);
+	KUNIT_EXPECT_EQ(test, stats.maps, 1);
+	KUNIT_EXPECT_EQ(test, stats.evicted, 0);
+
+	sgt = dma_buf_map_attachment_unlocked(attach, DMA_BIDIRECTIONAL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, dte_test_stats(test, imp->dmabuf).maps, 1);
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(imp->dmabuf, 0), -EBUSY);
+	KUNIT_EXPECT_EQ(test, dte_buffer_evict(imp->dmabuf), -EBUSY);
+	KUNIT_EXPECT_TRUE(test, dte_test_check(test, imp->dmabuf, 11));
+	dma_buf_unmap_attachment_unlocked(attach, sgt, DMA_BIDIRECTIONAL);
+
+	dma_buf_detach(imp->dmabuf, attach);
+	stats = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, stats.attachments, 1);
+	KUNIT_EXPECT_EQ(test, stats.pins, 0);
+	KUNIT_EXPECT_EQ(test, stats.unmaps, 1);
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(imp->dmabuf, 0), 0);
+	/* The static importer never heard of any move. */
+	KUNIT_EXPECT_EQ(test, imp->notified, 2);
+}
+
+static void dte_test_vmap_iomem(struct kunit *test)
+{
+	struct dma_buf *dmabuf;
+	struct iosys_map map;
+	struct dte_stats stats;
+
+	dmabuf = dte_buffer_create(PAGE_SIZE, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	KUNIT_ASSERT_EQ(test, dma_buf_vmap_unlocked(dmabuf, &map), 0);
+	KUNIT_EXPECT_FALSE(test, map.is_iomem);
+	dma_buf_vunmap_unlocked(dmabuf, &map);
+	dma_buf_put(dmabuf);
+
+	dmabuf = dte_buffer_create(3 * PAGE_SIZE, DTE_CREATE_IOMEM);
+	if (IS_ENABLED(CONFIG_INDIRECT_IOMEM) &&
+	    !IS_ENABLED(CONFIG_INDIRECT_IOMEM_FALLBACK)) {
+		KUNIT_EXPECT_EQ(test, PTR_ERR(dmabuf), -EOPNOTSUPP);
+		kunit_skip(test, "I/O memory accessors cannot reach RAM here");
+	}
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+
+	KUNIT_ASSERT_EQ(test, dma_buf_vmap_unlocked(dmabuf, &map), 0);
+	KUNIT_EXPECT_TRUE(test, map.is_iomem);
+	dma_buf_vunmap_unlocked(dmabuf, &map);
+
+	dte_test_fill(test, dmabuf, 5);
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(dmabuf, DTE_MOVE_WAIT), 0);
+	KUNIT_EXPECT_TRUE(test, dte_test_check(test, dmabuf, 5));
+	stats = dte_test_stats(test, dmabuf);
+	KUNIT_EXPECT_EQ(test, stats.vmaps, 3);
+	KUNIT_EXPECT_EQ(test, stats.vunmaps, 3);
+	dma_buf_put(dmabuf);
+}
+
+static void dte_test_move_wait(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	ktime_t start;
+
+	KUNIT_ASSERT_EQ(test, dte_buffer_set_fence_delay(imp->dmabuf, 100000),
+			0);
+	start = ktime_get();
+	KUNIT_ASSERT_EQ(test, dte_buffer_move(imp->dmabuf, DTE_MOVE_WAIT), 0);
+	KUNIT_EXPECT_GE(test, ktime_us_delta(ktime_get(), start), 100000);
+	KUNIT_EXPECT_TRUE(test, dte_test_kernel_fences_signaled(imp->dmabuf));
+}
+
+static void dte_test_release_signals_fence(struct kunit *test)
+{
+	struct dma_buf *dmabuf;
+	struct dma_fence *fence;
+
+	dmabuf = dte_buffer_create(PAGE_SIZE, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	KUNIT_ASSERT_EQ(test,
+			dte_buffer_set_fence_delay(dmabuf,
+						   DTE_MAX_FENCE_DELAY_US),
+			0);
+	KUNIT_ASSERT_EQ(test, dte_buffer_move(dmabuf, 0), 0);
+	fence = dte_test_kernel_fence(dmabuf);
+	KUNIT_ASSERT_NOT_NULL(test, fence);
+	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(fence));
+
+	dma_buf_put(dmabuf);
+	flush_delayed_fput();
+	KUNIT_EXPECT_GT(test, dma_fence_wait_timeout(fence, false, 5 * HZ), 0);
+	dma_fence_put(fence);
+}
+
+static struct kunit_case dte_test_cases[] = {
+	KUNIT_CASE(dte_test_create_validation),
+	KUNIT_CASE(dte_test_bad_requests),
+	KUNIT_CASE(dte_test_attach_counts),
+	KUNIT_CASE(dte_test_move_notify_once),
+	KUNIT_CASE(dte_test_move_new_backing),
+	KUNIT_CASE(dte_test_move_preserves_contents),
+	KUNIT_CASE(dte_test_evict_restore),
+	KUNIT_CASE(dte_test_pin_blocks_move),
+	KUNIT_CASE(dte_test_injected_map_failures),
+	KUNIT_CASE(dte_test_revoke),
+	KUNIT_CASE(dte_test_static_attach),
+	KUNIT_CASE(dte_test_vmap_iomem),
+	KUNIT_CASE(dte_test_move_wait),
+	KUNIT_CASE(dte_test_release_signals_fence),
+	{}
+};
+
+static struct kunit_suite dte_test_suite = {
+	.name = "dmabuf_test_exporter",
+	.init = dte_test_init,
+	.exit = dte_test_exit,
+	.test_cases = dte_test_cases,
+};
+kunit_test_suite(dte_test_suite);
+
+MODULE_DESCRIPTION("KUnit tests of dmabuf_test_exporter, as a dynamic importer");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(DMA_BUF);
+MODULE_IMPORT_NS(DMABUF_TEST_EXPORTER);

@@ -1,0 +1,666 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dmabuf_test_exporter: buffers, their backing pages and their placement.
+ *
+ * A buffer's contents live in a refcounted backing. A move copies them into
+ * a new backing on a workqueue, fenced by a KERNEL fence in the buffer's
+ * reservation object; the new backing becomes current at once, so importers
+ * that map after a move get the new pages and must wait for that fence. An
+ * eviction keeps the old backing aside as the saved copy; the next access
+ * restores it with the same fenced copy.
+ */
+
+#include <linux/dma-resv.h>
+#include <linux/fcntl.h>
+#include <linux/highmem.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+
+#include "dte_internal.h"
+
+/* The copy fence of a buffer: its lock lives as long as the fence does. */
+struct dte_fence {
+	struct dma_fence base;
+	spinlock_t lock;
+};
+
+/*
+ * The default dma_fence release frees the fence pointer with kfree_rcu(),
+ * which is the whole allocation only if the fence comes first.
+ */
+static_assert(offsetof(struct dte_fence, base) == 0);
+
+/**
+ * struct dte_copy - a copy from one backing into another, in flight
+ * @work: runs the copy
+ * @cb: queues @work once the copy that fills @src has signalled
+ * @buf: the buffer, for its release-time hurry
+ * @src: the backing copied from
+ * @dst: the backing copied to
+ * @fence: signalled once @dst holds the contents and @delay_us has passed
+ * @delay_us: how long after the copy to signal @fence
+ */
+struct dte_copy {
+	struct work_struct work;
+	struct dma_fence_cb cb;
+	struct dte_buffer *buf;
+	struct dte_backing *src;
+	struct dte_backing *dst;
+	struct dma_fence *fence;
+	u32 delay_us;
+};
+
+static struct workqueue_struct *dte_wq;
+
+static const char *dte_fence_get_driver_name(struct dma_fence *fence)
+{
+	return KBUILD_MODNAME;
+}
+
+static const char *dte_fence_get_timeline_name(struct dma_fence *fence)
+{
+	return "copy";
+}
+
+static const struct dma_fence_ops dte_fence_ops = {
+	.get_driver_name = dte_fence_get_driver_name,
+	.get_timeline_name = dte_fence_get_timeline_name,
+};
+
+/**
+ * dte_fence_wait_killable - wait for a fence that is known to signal
+ * @fence: the fence
+ *
+ * Sleeps uninterruptibly, in slices so that a long fence delay does not
+ * look like a hung task, and gives up only on a fatal signal.
+ *
+ * Return: 0 once @fence has signalled, -EINTR on a fatal signal.
+ */
+int dte_fence_wait_killable(struct dma_fence *fence)
+{
+	while (dma_fence_wait_timeout(fence, false, HZ) == 0)
+		if (fatal_signal_pending(current))
+			return -EINTR;
+	return 0;
+}
+
+static void dte_backing_free(struct kref *ref)
+{
+	struct dte_backing *backing = container_of(ref, struct dte_backing, ref);
+	pgoff_t i;
+
+	if (backing->pages) {
+		for (i = 0; i < backing->nr_pages && backing->pages[i]; i++)
+			__free_page(backing->pages[i]);
+		kvfree(backing->pages);
+	}
+	dma_fence_put(backing->fence);
+	kfree(backing);
+}
+
+struct dte_backing *dte_backing_get(struct dte_backing *backing)
+{
+	kref_get(&backing->ref);
+	return backing;
+}
+
+void dte_backing_put(struct dte_backing *backing)
+{
+	if (backing)
+		kref_put(&backing->ref, dte_backing_free);
+}
+
+/*
+ * Allocation may run with the reservation lock held (restore from a map or
+ * a page fault): that is allowed, dma-resv primes lockdep with
+ * resv -> fs_reclaim. A user-sized buffer must fail rather than wake the
+ * OOM killer, hence __GFP_RETRY_MAYFAIL.
+ */
+static struct dte_backing *dte_backing_alloc(pgoff_t nr_pages, bool zero)
+{
+	gfp_t gfp = GFP_HIGHUSER | __GFP_RETRY_MAYFAIL | __GFP_NOWARN;
+	struct dte_backing *backing;
+	pgoff_t i;
+
+	if (zero)
+		gfp |= __GFP_ZERO;
+
+	backing = kzalloc(sizeof(*backing), GFP_KERNEL);
+	if (!backing)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&backing->ref);
+	backing->nr_pages = nr_pages;
+	backing->pages = kvcalloc(nr_pages, sizeof(*backing->pages),
+				  GFP_KERNEL);
+	if (!backing->pages)
+		goto err;
+
+	for (i = 0; i < nr_pages; i++) {
+		backing->pages[i] = alloc_page(gfp);
+		if (!backing->pages[i])
+			goto err;
+		if (fatal_signal_pending(current)) {
+			dte_backing_put(backing);
+			return ERR_PTR(-EINTR);
+		}
+		cond_resched();
+	}
+	return backing;
+
+err:
+	dte_backing_put(backing);
+	return ERR_PTR(-ENOMEM);
+}
+
+static void dte_buffer_free(struct kref *ref)
+{
+	kfree(container_of(ref, struct dte_buffer, ref));
+}
+
+void dte_buffer_put(struct dte_buffer *buf)
+{
+	kref_put(&buf->ref, dte_buffer_free);
+}
+
+/*
+ * The fence signalling critical section: no allocation and no reservation
+ * lock in here, so nothing that waits for the fence can deadlock with it.
+ */
+static void dte_copy_work(struct work_struct *work)
+{
+	struct dte_copy *copy = container_of(work, struct dte_copy, work);
+	struct dte_buffer *buf = copy->buf;
+	bool cookie;
+	pgoff_t i;
+
+	cookie = dma_fence_begin_signalling();
+	for (i = 0; i < copy->dst->nr_pages; i++) {
+		copy_highpage(copy->dst->pages[i], copy->src->pages[i]);
+		cond_resched();
+	}
+	if (copy->delay_us)
+		wait_event_hrtimeout(buf->delay_wq, READ_ONCE(buf->dying),
+				     ktime_set(copy->delay_us / USEC_PER_SEC,
+					       (copy->delay_us % USEC_PER_SEC) *
+					       NSEC_PER_USEC));
+	dma_fence_signal(copy->fence);
+	dma_fence_end_signalling(cookie);
+
+	dma_fence_put(copy->fence);
+	dte_backing_put(copy->src);
+	dte_backing_put(copy->dst);
+	dte_buffer_put(buf);
+	kfree(copy);
+}
+
+static void dte_copy_source_ready(struct dma_fence *fence,
+				  struct dma_fence_cb *cb)
+{
+	struct dte_copy *copy = container_of(cb, struct dte_copy, cb);
+
+	queue_work(dte_wq, &copy->work);
+}
+
+/*
+ * Each copy reads the backing the previous one wrote, so it starts only
+ * after that copy's fence; the fences of a buffer thus signal in order, as
+ * fences of one context must.
+ */
+static void dte_copy_start(struct dte_copy *copy)
+{
+	struct dma_fence *after = copy->src->fence;
+
+	if (!after ||
+	    dma_fence_add_callback(after, &copy->cb, dte_copy_source_ready))
+		queue_work(dte_wq, &copy->work);
+}
+
+/*
+ * Start copying the contents into new pages and make those current at
+ * once. Fails without a change of state.
+ */
+static int dte_migrate_locked(struct dte_buffer *buf)
+{
+	struct dma_resv *resv = buf->dmabuf->resv;
+	struct dte_backing *src = buf->cur ? buf->cur : buf->saved;
+	struct dte_backing *dst;
+	struct dte_fence *fence;
+	struct dte_copy *copy;
+	int ret;
+
+	dma_resv_assert_held(resv);
+
+	dst = dte_backing_alloc(buf->nr_pages, false);
+	if (IS_ERR(dst))
+		return PTR_ERR(dst);
+	copy = kzalloc(sizeof(*copy), GFP_KERNEL);
+	fence = kzalloc(sizeof(*fence), GFP_KERNEL);
+	if (!copy || !fence) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	ret = dma_resv_reserve_fences(resv, 1);
+	if (ret)
+		goto err;
+
+	spin_lock_init(&fence->lock);
+	dma_fence_init(&fence->base, &dte_fence_ops, &fence->lock,
+		       buf->fence_context, ++buf->fence_seqno);
+	dst->fence = &fence->base;
+	dma_resv_add_fence(resv, &fence->base, DMA_RESV_USAGE_KERNEL);
+
+	INIT_WORK(&copy->work, dte_copy_work);
+	kref_get(&buf->ref);
+	copy->buf = buf;
+	copy->src = dte_backing_get(src);
+	copy->dst = dte_backing_get(dst);
+	copy->fence = dma_fence_get(&fence->base);
+	copy->delay_us = buf->delay_us;
+	dte_copy_start(copy);
+
+	dte_backing_put(buf->cur);
+	dte_backing_put(buf->saved);
+	buf->cur = dst;
+	buf->saved = NULL;
+	buf->evicted = false;
+	buf->generation++;
+	return 0;
+
+err:
+	kfree(fence);
+	kfree(copy);
+	dte_backing_put(dst);
+	return ret;
+}
+
+/**
+ * dte_make_resident_locked - restore an evicted buffer
+ * @buf: the buffer
+ *
+ * Caller holds the reservation lock. Afterwards &dte_buffer.cur is set, but
+ * its contents are valid only once its fence has signalled.
+ *
+ * Return: 0, -ENODEV if @buf is revoked, or an allocation error.
+ */
+int dte_make_resident_locked(struct dte_buffer *buf)
+{
+	dma_resv_assert_held(buf->dmabuf->resv);
+
+	if (buf->revoked)
+		return -ENODEV;
+	if (buf->evicted)
+		return dte_migrate_locked(buf);
+	return 0;
+}
+
+/**
+ * dte_wait_resident_locked - restore a buffer and wait for its contents
+ * @buf: the buffer
+ * @intr: whether a signal may interrupt the wait
+ *
+ * For the callers that hand the pages to someone who does not wait for the
+ * reservation fences (pin, vmap). Caller holds the reservation lock, which
+ * the copy never takes.
+ *
+ * Return: 0, -ENODEV if @buf is revoked, an allocation error, or -EINTR or
+ * -ERESTARTSYS if interrupted.
+ */
+int dte_wait_resident_locked(struct dte_buffer *buf, bool intr)
+{
+	struct dma_fence *fence;
+	long ret;
+
+	ret = dte_make_resident_locked(buf);
+	if (ret)
+		return ret;
+	fence = buf->cur->fence;
+	if (!fence)
+		return 0;
+	if (!intr)
+		return dte_fence_wait_killable(fence);
+	ret = dma_fence_wait(fence, true);
+	return ret < 0 ? ret : 0;
+}
+
+static struct dte_buffer *dte_buffer_of(struct dma_buf *dmabuf)
+{
+	if (!dmabuf || !dte_is_buffer(dmabuf))
+		return NULL;
+	return dmabuf->priv;
+}
+
+/* Importers lose their mappings, user space its PTEs. */
+static void dte_invalidate_locked(struct dte_buffer *buf)
+{
+	struct dma_buf *dmabuf = buf->dmabuf;
+
+	dma_resv_assert_held(dmabuf->resv);
+
+	dma_buf_move_notify(dmabuf);
+	unmap_mapping_range(dmabuf->file->f_mapping, 0, 0, 1);
+}
+
+/**
+ * dte_is_buffer - whether a dma-buf comes from this exporter
+ * @dmabuf: the dma-buf
+ *
+ * Return: true if @dmabuf was made by dte_buffer_create().
+ */
+bool dte_is_buffer(const struct dma_buf *dmabuf)
+{
+	return dmabuf->ops == &dte_dmabuf_ops;
+}
+EXPORT_SYMBOL_NS_GPL(dte_is_buffer, DMABUF_TEST_EXPORTER);
+
+/**
+ * dte_buffer_create - create a buffer
+ * @size: bytes, 1 to %DTE_MAX_SIZE; rounded up to whole pages
+ * @flags: %DTE_CREATE_* flags
+ *
+ * The buffer starts zeroed, in pages that are not pinned: importers must be
+ * able to handle move_notify.
+ *
+ * Return: a dma-buf holding one reference, or an ERR_PTR(): -EINVAL for a
+ * bad size or unknown flags, -EOPNOTSUPP for %DTE_CREATE_IOMEM where I/O
+ * memory accessors cannot reach RAM (UML), -ENOMEM, or -EINTR on a fatal
+ * signal.
+ */
+struct dma_buf *dte_buffer_create(u64 size, u32 flags)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+	struct dte_buffer *buf;
+	struct dma_buf *dmabuf;
+	struct dte_backing *backing;
+
+	if (!size || size > DTE_MAX_SIZE || (flags & ~DTE_CREATE_FLAGS))
+		return ERR_PTR(-EINVAL);
+	/*
+	 * Emulated I/O accessors (UML) reach only registered regions, never
+	 * RAM: an importer's memcpy_toio() into such a buffer would WARN.
+	 */
+	if ((flags & DTE_CREATE_IOMEM) && IS_ENABLED(CONFIG_INDIRECT_IOMEM) &&
+	    !IS_ENABLED(CONFIG_INDIRECT_IOMEM_FALLBACK))
+		return ERR_PTR(-EOPNOTSUPP);
+	size = PAGE_ALIGN(size);
+
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&buf->ref);
+	buf->nr_pages = size >> PAGE_SHIFT;
+	buf->flags = flags;
+	buf->fence_context = dma_fence_context_alloc(1);
+	init_waitqueue_head(&buf->delay_wq);
+	INIT_LIST_HEAD(&buf->mappings);
+
+	backing = dte_backing_alloc(buf->nr_pages, true);
+	if (IS_ERR(backing)) {
+		kfree(buf);
+		return ERR_CAST(backing);
+	}
+	buf->cur = backing;
+
+	exp_info.ops = &dte_dmabuf_ops;
+	exp_info.size = size;
+	exp_info.flags = O_RDWR | O_CLOEXEC;
+	exp_info.priv = buf;
+	dmabuf = dma_buf_export(&exp_info);
+	if (IS_ERR(dmabuf)) {
+		dte_backing_put(backing);
+		kfree(buf);
+		return dmabuf;
+	}
+	buf->dmabuf = dmabuf;
+	return dmabuf;
+}
+EXPORT_SYMBOL_NS_GPL(dte_buffer_create, DMABUF_TEST_EXPORTER);
+
+/**
+ * dte_buffer_move - move a buffer to new pages
+ * @dmabuf: a buffer of this exporter
+ * @flags: %DTE_MOVE_WAIT to return only after the copy fence signalled
+ *
+ * Under the reservation lock: new pages become current (restoring an
+ * evicted buffer), a KERNEL fence for the copy into them goes into the
+ * reservation object, importers get move_notify and user mappings are
+ * zapped. The copy itself runs asynchronously.
+ *
+ * Return: 0; -EINVAL for a foreign dma-buf or unknown flags, -ENODEV if
+ * revoked, -EBUSY if pinned, -ENOMEM, -EINTR if interrupted (with
+ * %DTE_MOVE_WAIT the move has then been done), or -ETIMEDOUT if the fence
+ * did not signal within twice the largest fence delay.
+ */
+int dte_buffer_move(struct dma_buf *dmabuf, u32 flags)
+{
+	struct dte_buffer *buf = dte_buffer_of(dmabuf);
+	struct dma_fence *fence = NULL;
+	long ret;
+
+	if (!buf || (flags & ~DTE_MOVE_WAIT))
+		return -EINVAL;
+
+	ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
+	if (ret)
+		return ret;
+	if (buf->revoked) {
+		ret = -ENODEV;
+	} else if (buf->pins) {
+		ret = -EBUSY;
+	} else {
+		ret = dte_migrate_locked(buf);
+		if (!ret) {
+			buf->moves++;
+			fence = dma_fence_get(buf->cur->fence);
+			dte_invalidate_locked(buf);
+		}
+	}
+	dma_resv_unlock(dmabuf->resv);
+
+	if (!ret && (flags & DTE_MOVE_WAIT)) {
+		ret = dma_fence_wait_timeout(fence, true,
+					     2 * usecs_to_jiffies(DTE_MAX_FENCE_DELAY_US));
+		/* Not -ERESTARTSYS: a restarted ioctl would move again. */
+		if (ret < 0)
+			ret = -EINTR;
+		else
+			ret = ret ? 0 : -ETIMEDOUT;
+	}
+	dma_fence_put(fence);
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(dte_buffer_move, DMABUF_TEST_EXPORTER);
+
+/**
+ * dte_buffer_evict - evict a buffer
+ * @dmabuf: a buffer of this exporter
+ *
+ * Importers get move_notify and user mappings are zapped; the contents are
+ * kept aside and restored into new pages by the next map, vmap, pin or page
+ * fault. Evicting an evicted buffer does nothing.
+ *
+ * Return: 0; -EINVAL for a foreign dma-buf, -ENODEV if revoked, -EBUSY if
+ * pinned, or -EINTR if interrupted.
+ */
+int dte_buffer_evict(struct dma_buf *dmabuf)
+{
+	struct dte_buffer *buf = dte_buffer_of(dmabuf);
+	int ret;
+
+	if (!buf)
+		return -EINVAL;
+
+	ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
+	if (ret)
+		return ret;
+	if (buf->revoked) {
+		ret = -ENODEV;
+	} else if (buf->pins) {
+		ret = -EBUSY;
+	} else if (!buf->evicted) {
+		buf->saved = buf->cur;
+		buf->cur = NULL;
+		buf->evicted = true;
+		buf->evictions++;
+		buf->generation++;
+		dte_invalidate_locked(buf);
+	}
+	dma_resv_unlock(dmabuf->resv);
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(dte_buffer_evict, DMABUF_TEST_EXPORTER);
+
+/**
+ * dte_buffer_revoke - revoke a buffer for good
+ * @dmabuf: a buffer of this exporter
+ *
+ * Importers get move_notify and user mappings are zapped; from then on maps
+ * and vmaps fail with -ENODEV and page faults raise SIGBUS. Mappings made
+ * before stay valid memory until dropped. Works on pinned buffers too, as a
+ * device unplug would; revoking a revoked buffer does nothing.
+ *
+ * Return: 0, -EINVAL for a foreign dma-buf, or -EINTR if interrupted.
+ */
+int dte_buffer_revoke(struct dma_buf *dmabuf)
+{
+	struct dte_buffer *buf = dte_buffer_of(dmabuf);
+	int ret;
+
+	if (!buf)
+		return -EINVAL;
+
+	ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
+	if (ret)
+		return ret;
+	if (!buf->revoked) {
+		buf->revoked = true;
+		dte_invalidate_locked(buf);
+		dte_backing_put(buf->cur);
+		dte_backing_put(buf->saved);
+		buf->cur = NULL;
+		buf->saved = NULL;
+	}
+	dma_resv_unlock(dmabuf->resv);
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(dte_buffer_revoke, DMABUF_TEST_EXPORTER);
+
+/**
+ * dte_buffer_fail_maps - make the next map_dma_buf calls fail
+ * @dmabuf: a buffer of this exporter
+ * @count: how many; 0 disarms
+ * @error: the negative errno they return, -4095 to -1
+ *
+ * Replaces any earlier setting.
+ *
+ * Return: 0; -EINVAL for a foreign dma-buf or a bad @error, -ENODEV if
+ * revoked, or -EINTR if interrupted.
+ */
+int dte_buffer_fail_maps(struct dma_buf *dmabuf, u32 count, int error)
+{
+	struct dte_buffer *buf = dte_buffer_of(dmabuf);
+	int ret;
+
+	if (!buf || error >= 0 || error < -MAX_ERRNO)
+		return -EINVAL;
+
+	ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
+	if (ret)
+		return ret;
+	if (buf->revoked) {
+		ret = -ENODEV;
+	} else {
+		buf->fail_maps = count;
+		buf->fail_error = error;
+	}
+	dma_resv_unlock(dmabuf->resv);
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(dte_buffer_fail_maps, DMABUF_TEST_EXPORTER);
+
+/**
+ * dte_buffer_set_fence_delay - delay the copy fences of later moves
+ * @dmabuf: a buffer of this exporter
+ * @delay_us: microseconds between the end of a copy and its fence
+ *	signalling, at most %DTE_MAX_FENCE_DELAY_US; applies to moves and
+ *	restores started afterwards
+ *
+ * Return: 0; -EINVAL for a foreign dma-buf or a delay that is too long, or
+ * -EINTR if interrupted.
+ */
+int dte_buffer_set_fence_delay(struct dma_buf *dmabuf, u32 delay_us)
+{
+	struct dte_buffer *buf = dte_buffer_of(dmabuf);
+	int ret;
+
+	if (!buf || delay_us > DTE_MAX_FENCE_DELAY_US)
+		return -EINVAL;
+
+	ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
+	if (ret)
+		return ret;
+	buf->delay_us = delay_us;
+	dma_resv_unlock(dmabuf->resv);
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(dte_buffer_set_fence_delay, DMABUF_TEST_EXPORTER);
+
+/**
+ * dte_buffer_get_stats - read a buffer's counters
+ * @dmabuf: a buffer of this exporter
+ * @stats: filled in, except for @stats->fd and @stats->pad
+ *
+ * Return: 0, -EINVAL for a foreign dma-buf, or -EINTR if interrupted.
+ */
+int dte_buffer_get_stats(struct dma_buf *dmabuf, struct dte_stats *stats)
+{
+	struct dte_buffer *buf = dte_buffer_of(dmabuf);
+	int ret;
+
+	if (!buf)
+		return -EINVAL;
+
+	ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
+	if (ret)
+		return ret;
+	stats->attachments = buf->attachments;
+	stats->dynamic_attachments = buf->dynamic_attachments;
+	stats->maps = buf->maps;
+	stats->unmaps = buf->unmaps;
+	stats->vmaps = buf->vmaps;
+	stats->vunmaps = buf->vunmaps;
+	stats->pins = buf->pins;
+	stats->moves = buf->moves;
+	stats->evictions = buf->evictions;
+	stats->injected_map_failures = buf->injected_map_failures;
+	stats->nr_pages = buf->cur ? buf->cur->nr_pages : 0;
+	stats->generation = buf->generation;
+	stats->revoked = buf->revoked;
+	stats->evicted = buf->evicted;
+	dma_resv_unlock(dmabuf->resv);
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(dte_buffer_get_stats, DMABUF_TEST_EXPORTER);
+
+int dte_buffer_init(void)
+{
+	/*
+	 * Unbound: a copy may sleep for its fence delay. Reclaim never waits
+	 * for these fences, so no rescuer is needed.
+	 */
+	dte_wq = alloc_workqueue(KBUILD_MODNAME, WQ_UNBOUND, 0);
+	return dte_wq ? 0 : -ENOMEM;
+}
+
+void dte_buffer_exit(void)
+{
+	/*
+	 * Every buffer has been released by now (each holds a module
+	 * reference), so the copies left are hurried and finish promptly.
+	 */
+	destroy_workqueue(dte_wq);
+}

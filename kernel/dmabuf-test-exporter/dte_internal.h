@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dmabuf_test_exporter internals shared by its source files.
+ */
+#ifndef _DTE_INTERNAL_H
+#define _DTE_INTERNAL_H
+
+#include <linux/dma-buf.h>
+#include <linux/dma-fence.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+
+#include "dmabuf_test_exporter.h"
+
+/**
+ * struct dte_backing - one set of pages that holds (or will hold) a
+ * buffer's contents
+ * @ref: held by the buffer while current or saved, by each sg mapping and
+ *	vmap made from it, and by each copy reading or writing it; so an
+ *	importer that is slow to drop an old mapping never sees freed pages
+ * @nr_pages: number of pages
+ * @pages: the pages, order 0
+ * @fence: the copy that fills @pages, or NULL if they were born zeroed; the
+ *	contents are valid once it has signalled
+ */
+struct dte_backing {
+	struct kref ref;
+	pgoff_t nr_pages;
+	struct page **pages;
+	struct dma_fence *fence;
+};
+
+/**
+ * struct dte_mapping - an sg_table handed to an importer by map_dma_buf
+ * @sgt: the table; its address is what the importer gets
+ * @backing: the pages it maps
+ * @attach: the attachment it was made for
+ * @dir: the direction it was mapped with
+ * @node: in &dte_buffer.mappings
+ */
+struct dte_mapping {
+	struct sg_table sgt;
+	struct dte_backing *backing;
+	struct dma_buf_attachment *attach;
+	enum dma_data_direction dir;
+	struct list_head node;
+};
+
+/**
+ * struct dte_buffer - the exporter's private part of a dma-buf
+ * @ref: held by the dma-buf and by each copy in flight, so a copy can still
+ *	reach @dying and @delay_wq after the dma-buf has been released
+ * @dmabuf: the dma-buf; valid until its release
+ * @nr_pages: size in pages
+ * @flags: DTE_CREATE_* flags
+ * @fence_context: timeline of this buffer's copy fences
+ * @dying: set on release so that delayed fences signal at once
+ * @delay_wq: woken when @dying is set
+ *
+ * The remaining fields are protected by the dma-buf's reservation lock.
+ *
+ * @fence_seqno: last copy fence sequence number
+ * @cur: current backing; NULL while evicted or revoked
+ * @saved: the contents while evicted
+ * @vmap_backing: backing of the kernel mapping, if any (the dma-buf core
+ *	keeps at most one)
+ * @vmap_vaddr: address of the kernel mapping
+ * @mappings: &dte_mapping list of the sg tables importers hold
+ * @revoked: revoked for good
+ * @evicted: contents are only in @saved
+ * @fail_maps: number of map_dma_buf calls still to fail
+ * @fail_error: negative errno they fail with
+ * @delay_us: delay of later copy fences
+ * @attachments: attachments now
+ * @dynamic_attachments: dynamic attachments now
+ * @pins: pins now
+ * @maps: successful map_dma_buf calls
+ * @unmaps: unmap_dma_buf calls
+ * @vmaps: vmap calls
+ * @vunmaps: vunmap calls
+ * @moves: moves
+ * @evictions: evictions
+ * @injected_map_failures: map_dma_buf calls failed on purpose
+ * @generation: bumped by every move, eviction and restore
+ */
+struct dte_buffer {
+	struct kref ref;
+	struct dma_buf *dmabuf;
+	pgoff_t nr_pages;
+	u32 flags;
+	u64 fence_context;
+	bool dying;
+	wait_queue_head_t delay_wq;
+
+	u64 fence_seqno;
+	struct dte_backing *cur;
+	struct dte_backing *saved;
+	struct dte_backing *vmap_backing;
+	void *vmap_vaddr;
+	struct list_head mappings;
+	bool revoked;
+	bool evicted;
+	u32 fail_maps;
+	int fail_error;
+	u32 delay_us;
+
+	u64 attachments;
+	u64 dynamic_attachments;
+	u64 pins;
+	u64 maps;
+	u64 unmaps;
+	u64 vmaps;
+	u64 vunmaps;
+	u64 moves;
+	u64 evictions;
+	u64 injected_map_failures;
+	u64 generation;
+};
+
+extern const struct dma_buf_ops dte_dmabuf_ops;
+
+struct dte_backing *dte_backing_get(struct dte_backing *backing);
+void dte_backing_put(struct dte_backing *backing);
+void dte_buffer_put(struct dte_buffer *buf);
+
+int dte_make_resident_locked(struct dte_buffer *buf);
+int dte_wait_resident_locked(struct dte_buffer *buf, bool intr);
+int dte_fence_wait_killable(struct dma_fence *fence);
+
+int dte_buffer_init(void);
+void dte_buffer_exit(void);
+
+#endif /* _DTE_INTERNAL_H */

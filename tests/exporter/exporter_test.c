@@ -1,0 +1,1116 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * User-space test of the dmabuf_test_exporter uAPI: every ioctl with valid
+ * and invalid input (exact errno, state unchanged after a refusal), and
+ * mmap following moves, evictions and revocation.
+ *
+ * Prints one line per case, "PASS name", "FAIL name: reason" or
+ * "SKIP name: reason", and exits non-zero if any case failed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/udmabuf.h>
+
+#include "dmabuf_test_exporter.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define SKIPPED 2
+
+static int dev_fd = -1;
+static long page_size;
+static char why[512];
+
+/* Record why a case failed; returns -1 for "return fail(...)". */
+__attribute__((format(printf, 1, 2)))
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+#define CHECK(cond, ...) do {				\
+	if (!(cond))					\
+		return fail(__VA_ARGS__);		\
+} while (0)
+
+/* CALL returns 0 or an errno; expect exactly WANT. */
+#define EXPECT_ERR(call, want) do {					\
+	int _got = (call);						\
+	if (_got != (want))						\
+		return fail("%s: got %s, want %s", #call,		\
+			    errname(_got), errname(want));		\
+} while (0)
+
+#define EXPECT_OK(call) EXPECT_ERR(call, 0)
+
+static const char *errname(int err)
+{
+	static char buf[4][32];
+	static int next;
+	char *s = buf[next++ % 4];
+
+	switch (err) {
+	case 0: return "success";
+	case EINVAL: return "EINVAL";
+	case EBADF: return "EBADF";
+	case ENODEV: return "ENODEV";
+	case EBUSY: return "EBUSY";
+	case ENOTTY: return "ENOTTY";
+	case ENOMEM: return "ENOMEM";
+	case EFAULT: return "EFAULT";
+	case EINTR: return "EINTR";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	}
+	snprintf(s, 32, "errno %d", err);
+	return s;
+}
+
+static int xioctl(unsigned long cmd, void *arg)
+{
+	return ioctl(dev_fd, cmd, arg) ? errno : 0;
+}
+
+static int dte_create(uint64_t size, uint32_t flags, int *fd)
+{
+	struct dte_create c = { .size = size, .flags = flags, .fd = -1 };
+	int err = xioctl(DTE_IOC_CREATE, &c);
+
+	*fd = err ? -1 : c.fd;
+	return err;
+}
+
+static int buf_op(unsigned long cmd, int fd, uint32_t flags)
+{
+	struct dte_buf_op op = { .fd = fd, .flags = flags };
+
+	return xioctl(cmd, &op);
+}
+
+static int dte_move(int fd, uint32_t flags)
+{
+	return buf_op(DTE_IOC_MOVE, fd, flags);
+}
+
+static int dte_evict(int fd)
+{
+	return buf_op(DTE_IOC_EVICT, fd, 0);
+}
+
+static int dte_revoke(int fd)
+{
+	return buf_op(DTE_IOC_REVOKE, fd, 0);
+}
+
+static int dte_fail_maps(int fd, uint32_t count, int32_t error, uint32_t pad)
+{
+	struct dte_fail_maps f = {
+		.fd = fd, .count = count, .error = error, .pad = pad,
+	};
+
+	return xioctl(DTE_IOC_FAIL_MAPS, &f);
+}
+
+static int dte_fence_delay(int fd, uint32_t delay_us)
+{
+	struct dte_fence_delay d = { .fd = fd, .delay_us = delay_us };
+
+	return xioctl(DTE_IOC_FENCE_DELAY, &d);
+}
+
+static int dte_stats(int fd, struct dte_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->fd = fd;
+	return xioctl(DTE_IOC_STATS, st);
+}
+
+/* Every buffer ioctl with a given fd, for the fd-validation cases. */
+static int all_buf_ioctls(int fd, int want)
+{
+	struct dte_stats st;
+
+	if (EXPECT_ERR(dte_move(fd, 0), want))
+		return -1;
+	if (EXPECT_ERR(dte_move(fd, DTE_MOVE_WAIT), want))
+		return -1;
+	if (EXPECT_ERR(dte_evict(fd), want))
+		return -1;
+	if (EXPECT_ERR(dte_revoke(fd), want))
+		return -1;
+	if (EXPECT_ERR(dte_fail_maps(fd, 1, EIO, 0), want))
+		return -1;
+	if (EXPECT_ERR(dte_fence_delay(fd, 1000), want))
+		return -1;
+	if (EXPECT_ERR(dte_stats(fd, &st), want))
+		return -1;
+	return 0;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static uint8_t pattern(size_t i, unsigned int seed)
+{
+	return (uint8_t)(i * 131 + (i >> 10) * 7 + seed);
+}
+
+static void fill(volatile uint8_t *p, size_t len, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = pattern(i, seed);
+}
+
+/* 0 if every byte matches, else fail() with the first difference. */
+static int verify(const volatile uint8_t *p, size_t len, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != pattern(i, seed))
+			return fail("byte %zu is 0x%02x, want 0x%02x", i, p[i],
+				    pattern(i, seed));
+	return 0;
+}
+
+static void *map_buf(int fd, size_t len, int flags, off_t off)
+{
+	return mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, off);
+}
+
+/* Stats must be equal after a refused request. */
+static int same_stats(const struct dte_stats *a, const struct dte_stats *b)
+{
+	if (!(!memcmp(a, b, sizeof(*a))))
+		return fail(
+			    "state changed: generation %llu->%llu moves %llu->%llu evictions %llu->%llu nr_pages %llu->%llu revoked %u->%u evicted %u->%u",
+			    (unsigned long long)a->generation,
+			    (unsigned long long)b->generation,
+			    (unsigned long long)a->moves, (unsigned long long)b->moves,
+			    (unsigned long long)a->evictions,
+			    (unsigned long long)b->evictions,
+			    (unsigned long long)a->nr_pages,
+			    (unsigned long long)b->nr_pages, a->revoked, b->revoked,
+			    a->evicted, b->evicted);
+	return 0;
+}
+
+static sigjmp_buf sigbus_jmp;
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(sigbus_jmp, 1);
+}
+
+/* Whether touching *p raises SIGBUS. */
+static bool touch_sigbus(volatile uint8_t *p, bool write)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus }, old;
+	bool faulted = false;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(sigbus_jmp, 1) == 0) {
+		if (write)
+			*p = 0x5a;
+		else
+			(void)*p;
+	} else {
+		faulted = true;
+	}
+	sigaction(SIGBUS, &old, NULL);
+	return faulted;
+}
+
+/* ---- cases ---- */
+
+static int case_create(void)
+{
+	struct dte_stats st;
+	int fd, fl;
+	off_t end;
+
+	if (EXPECT_OK(dte_create(1, 0, &fd)))
+		return -1;
+	if (!(fd >= 0))
+		return fail("no fd");
+	end = lseek(fd, 0, SEEK_END);
+	if (!(end == page_size))
+		return fail("size 1 gave %lld bytes, want %ld",
+			    (long long)end, page_size);
+	fl = fcntl(fd, F_GETFD);
+	if (!(fl >= 0 && (fl & FD_CLOEXEC)))
+		return fail("fd is not close-on-exec");
+	fl = fcntl(fd, F_GETFL);
+	if (!(fl >= 0 && (fl & O_ACCMODE) == O_RDWR))
+		return fail("fd is not O_RDWR");
+	if (EXPECT_OK(dte_stats(fd, &st)))
+		return -1;
+	if (!(st.nr_pages == 1 && st.generation == 0 && st.moves == 0 &&
+	      st.evictions == 0 && st.attachments == 0 && st.maps == 0 &&
+	      st.vmaps == 0 && st.pins == 0 && !st.revoked && !st.evicted))
+		return fail(
+			    "fresh buffer has nr_pages %llu generation %llu",
+			    (unsigned long long)st.nr_pages,
+			    (unsigned long long)st.generation);
+	close(fd);
+
+	if (EXPECT_OK(dte_create(page_size + 1, 0, &fd)))
+		return -1;
+	if (EXPECT_OK(dte_stats(fd, &st)))
+		return -1;
+	if (!(st.nr_pages == 2))
+		return fail("size page+1 gave %llu pages",
+			    (unsigned long long)st.nr_pages);
+	close(fd);
+
+	if (EXPECT_OK(dte_create(5 * page_size, 0, &fd)))
+		return -1;
+	if (EXPECT_OK(dte_stats(fd, &st)))
+		return -1;
+	if (!(st.nr_pages == 5))
+		return fail("5 pages gave %llu",
+			    (unsigned long long)st.nr_pages);
+	close(fd);
+	return 0;
+}
+
+/* The kernel-side effect (an I/O memory vmap) is KUnit's to check. */
+static int case_create_iomem(void)
+{
+	size_t len = 5 * page_size;
+	struct dte_stats st;
+	uint8_t *p;
+	int fd, err;
+
+	err = dte_create(len, DTE_CREATE_IOMEM, &fd);
+	if (err == EOPNOTSUPP) {
+		fail("I/O memory accessors cannot reach RAM on this kernel (UML)");
+		return SKIPPED;
+	}
+	if (EXPECT_OK(err))
+		return -1;
+	if (EXPECT_OK(dte_stats(fd, &st)))
+		return -1;
+	if (!(st.nr_pages == 5))
+		return fail("5 pages gave %llu",
+			    (unsigned long long)st.nr_pages);
+	p = map_buf(fd, len, MAP_SHARED, 0);
+	if (!(p != MAP_FAILED))
+		return fail("mmap: %s", strerror(errno));
+	fill(p, len, 12);
+	if (EXPECT_OK(dte_move(fd, 0)))
+		return -1;
+	if (verify(p, len, 12))
+		return -1;
+	munmap(p, len);
+	close(fd);
+	return 0;
+}
+
+static int case_create_invalid(void)
+{
+	static const struct { uint64_t size; uint32_t flags; } bad[] = {
+		{ 0, 0 },
+		{ DTE_MAX_SIZE + 1, 0 },
+		{ DTE_MAX_SIZE + 4096, 0 },
+		{ UINT64_MAX, 0 },
+		{ UINT64_MAX - 100, 0 },
+		{ 4096, 1U << 1 },
+		{ 4096, 1U << 31 },
+		{ 4096, ~0U },
+		{ 0, DTE_CREATE_IOMEM },
+	};
+	unsigned int i;
+	int fd;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		int err = dte_create(bad[i].size, bad[i].flags, &fd);
+
+		if (!err)
+			close(fd);
+		if (!(err == EINVAL))
+			return fail("size %llu flags 0x%x: got %s, want EINVAL",
+				    (unsigned long long)bad[i].size, bad[i].flags,
+				    errname(err));
+	}
+	return 0;
+}
+
+static int case_closed_fd(void)
+{
+	int fd;
+
+	if (EXPECT_OK(dte_create(page_size, 0, &fd)))
+		return -1;
+	close(fd);
+	if (all_buf_ioctls(fd, EBADF))
+		return -1;
+	return all_buf_ioctls(-1, EBADF);
+}
+
+static int case_regular_file(void)
+{
+	int fd = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+	int ret;
+
+	if (fd < 0)
+		fd = memfd_create("dte-regular", MFD_CLOEXEC);
+	if (!(fd >= 0))
+		return fail("no regular file: %s", strerror(errno));
+	ret = all_buf_ioctls(fd, EINVAL);
+	close(fd);
+	return ret;
+}
+
+static int case_device_fd(void)
+{
+	return all_buf_ioctls(dev_fd, EINVAL);
+}
+
+static int case_foreign_dmabuf(void)
+{
+	struct udmabuf_create uc = { .flags = UDMABUF_FLAGS_CLOEXEC };
+	int memfd, udev, fd, ret;
+
+	udev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+	if (udev < 0) {
+		fail("/dev/udmabuf: %s", strerror(errno));
+		return SKIPPED;
+	}
+	memfd = memfd_create("dte-foreign", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+	if (!(memfd >= 0))
+		return fail("memfd_create: %s", strerror(errno));
+	if (!(!ftruncate(memfd, 2 * page_size)))
+		return fail("ftruncate: %s",
+			    strerror(errno));
+	if (!(!fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK)))
+		return fail("F_ADD_SEALS: %s",
+			    strerror(errno));
+	uc.memfd = memfd;
+	uc.size = 2 * page_size;
+	fd = ioctl(udev, UDMABUF_CREATE, &uc);
+	close(udev);
+	close(memfd);
+	if (!(fd >= 0))
+		return fail("UDMABUF_CREATE: %s", strerror(errno));
+	ret = all_buf_ioctls(fd, EINVAL);
+	close(fd);
+	return ret;
+}
+
+static int case_bad_flags(void)
+{
+	struct dte_stats before, after;
+	int fd;
+
+	if (EXPECT_OK(dte_create(4 * page_size, 0, &fd)))
+		return -1;
+	if (EXPECT_OK(dte_stats(fd, &before)))
+		return -1;
+	if (EXPECT_ERR(dte_move(fd, 1U << 1), EINVAL))
+		return -1;
+	if (EXPECT_ERR(dte_move(fd, ~0U), EINVAL))
+		return -1;
+	if (EXPECT_ERR(buf_op(DTE_IOC_EVICT, fd, DTE_MOVE_WAIT), EINVAL))
+		return -1;
+	if (EXPECT_ERR(buf_op(DTE_IOC_EVICT, fd, 1U << 4), EINVAL))
+		return -1;
+	if (EXPECT_ERR(buf_op(DTE_IOC_REVOKE, fd, DTE_MOVE_WAIT), EINVAL))
+		return -1;
+	if (EXPECT_ERR(buf_op(DTE_IOC_REVOKE, fd, 1U << 9), EINVAL))
+		return -1;
+	if (EXPECT_OK(dte_stats(fd, &after)))
+		return -1;
+	close(fd);
+	return same_stats(&before, &after);
+}
+
+static int case_fail_maps(void)
+{
+	struct dte_stats before, after;
+	int fd;
+
+	if (EXPECT_OK(dte_create(page_size, 0, &fd)))
+		return -1;
+	if (EXPECT_OK(dte_stats(fd, &before)))
+		return -1;
+	if (EXPECT_ERR(dte_fail_maps(fd, 1, 0, 0), EINVAL))
+		return -1;
+	if (EXPECT_ERR(dte_fail_maps(fd, 1, -EIO, 0), EINVAL))
+		return -1;
+	if (EXPECT_ERR(dte_fail_maps(fd, 1, 4096, 0), EINVAL))
+		return -1;
+	if (EXPECT_ERR(dte_fail_maps(fd, 1, INT32_MAX, 0), EINVAL))
+		return -1;
+	if (EXPECT_ERR(dte_fail_maps(fd, 1, EIO, 1), EINVAL))
+		return -1;
+	if (EXPECT_OK(dte_stats(fd, &after)))
+		return -1;
+	if (same_stats(&before, &after))
+		return -1;
+
+	if (EXPECT_OK(dte_fail_maps(fd, 3, EIO, 0)))
+		return -1;
+	if (EXPECT_OK(dte_fail_maps(fd, 1, ENOMEM, 0)))
+		return -1;
+	if (EXPECT_OK(dte_fail_maps(fd, 1, 4095, 0)))
+		return -1;
+	if (EXPECT_OK(dte_fail_maps(fd, 1, 1, 0)))
+		return -1;
+	if (EXPECT_OK(dte_fail_maps(fd, UINT32_MAX, EIO, 0)))
+		return -1;
+	if (EXPECT_OK(dte_fail_maps(fd, 0, EIO, 0)))
+		return -1;
+	/* Nobody mapped, so nothing failed. */
+	if (EXPECT_OK(dte_stats(fd, &after)))
+		return -1;
+	close(fd);
+	if (!(after.injected_map_failures == 0 && after.maps == 0))
+		return fail(
+			    "injected_map_failures %llu without any importer",
+			    (unsigned long long)after.injected_map_failures);
+	return 0;
+}
+
+static int case_fence_delay_invalid(void)
+{
+	struct dte_stats before, after;
+	int fd;
+
+	if (EXPECT_OK(dte_create(page_size, 0, &fd)))
+		return -1;
+	if (EXPECT_OK(dte_stats(fd, &before)))
+		return -1;
+	if (EXPECT_ERR(dte_fence_delay(fd, DTE_MAX_FENCE_DELAY_US + 1), EINVAL))
+		return -1;
+	if (EXPECT_ERR(dte_fence_delay(fd, UINT32_MAX), EINVAL))
+		return -1;
+	if (EXPECT_OK(dte_stats(fd, &after)))
+		return -1;
+	if (same_stats(&before, &after))
+		return -1;
+	if (EXPECT_OK(dte_fence_delay(fd, DTE_MAX_FENCE_DELAY_US)))
+		return -1;
+	if (EXPECT_OK(dte_fence_delay(fd, 0)))
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static int case_stats_pad(void)
+{
+	struct dte_stats st;
+	int fd;
+
+	if (EXPECT_OK(dte_create(page_size, 0, &fd)))
+		return -1;
+	memset(&st, 0, sizeof(st));
+	st.fd = fd;
+	st.pad = 1;
+	if (EXPECT_ERR(xioctl(DTE_IOC_STATS, &st), EINVAL))
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static int case_unknown_ioctl(void)
+{
+	struct { uint64_t a, b, c; } big = { 0 };
+	struct dte_stats st;
+	int fd;
+
+	if (EXPECT_OK(dte_create(page_size, 0, &fd)))
+		return -1;
+	if (EXPECT_ERR(xioctl(_IO(DTE_IOC_MAGIC, 7), NULL), ENOTTY))
+		return -1;
+	if (EXPECT_ERR(xioctl(_IOWR(DTE_IOC_MAGIC, 99, struct dte_stats), &st),
+		       ENOTTY))
+		return -1;
+	/* A known number with the wrong size is another command. */
+	if (EXPECT_ERR(xioctl(_IOWR(DTE_IOC_MAGIC, 0, big), &big), ENOTTY))
+		return -1;
+	if (EXPECT_ERR(xioctl(_IOW(DTE_IOC_MAGIC, 6, struct dte_stats), &st),
+		       ENOTTY))
+		return -1;
+	if (EXPECT_ERR(xioctl(_IOWR('x', 6, struct dte_stats), &st), ENOTTY))
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static int case_bad_pointer(void)
+{
+	if (EXPECT_ERR(xioctl(DTE_IOC_CREATE, NULL), EFAULT))
+		return -1;
+	if (EXPECT_ERR(xioctl(DTE_IOC_MOVE, NULL), EFAULT))
+		return -1;
+	if (EXPECT_ERR(xioctl(DTE_IOC_STATS, (void *)16), EFAULT))
+		return -1;
+	return 0;
+}
+
+static int case_mmap_move(void)
+{
+	size_t len = 16 * page_size;
+	struct dte_stats st;
+	uint8_t *p;
+	int fd;
+
+	if (EXPECT_OK(dte_create(len, 0, &fd)))
+		return -1;
+	p = map_buf(fd, len, MAP_SHARED, 0);
+	if (!(p != MAP_FAILED))
+		return fail("mmap: %s", strerror(errno));
+	fill(p, len, 1);
+
+	if (EXPECT_OK(dte_move(fd, 0)))
+		return -1;
+	if (verify(p, len, 1))
+		return -1;
+	if (EXPECT_OK(dte_stats(fd, &st)))
+		return -1;
+	if (!(st.moves == 1 && st.generation == 1 && st.nr_pages == 16))
+		return fail(
+			    "after a move: moves %llu generation %llu",
+			    (unsigned long long)st.moves,
+			    (unsigned long long)st.generation);
+
+	fill(p, len, 2);
+	if (EXPECT_OK(dte_move(fd, DTE_MOVE_WAIT)))
+		return -1;
+	if (verify(p, len, 2))
+		return -1;
+	fill(p, len, 3);
+	if (EXPECT_OK(dte_move(fd, 0)))
+		return -1;
+	if (EXPECT_OK(dte_move(fd, 0)))
+		return -1;
+	if (EXPECT_OK(dte_move(fd, DTE_MOVE_WAIT)))
+		return -1;
+	if (verify(p, len, 3))
+		return -1;
+	if (EXPECT_OK(dte_stats(fd, &st)))
+		return -1;
+	if (!(st.moves == 5 && st.generation == 5))
+		return fail(
+			    "after 5 moves: moves %llu generation %llu",
+			    (unsigned long long)st.moves,
+			    (unsigned long long)st.generation);
+	munmap(p, len);
+	close(fd);
+	return 0;
+}
+
+static int case_mmap_fresh_zeroed(void)
+{
+	size_t len = 8 * page_size, i;
+	uint8_t *p;
+	int fd;
+
+	if (EXPECT_OK(dte_create(len, 0, &fd)))
+		return -1;
+	p = map_buf(fd, len, MAP_SHARED, 0);
+	if (!(p != MAP_FAILED))
+		return fail("mmap: %s", strerror(errno));
+	for (i = 0; i < len; i++)
+		if (!(!p[i]))
+			return fail("byte %zu of a new buffer is 0x%02x", i, p[i]);
+	munmap(p, len);
+	close(fd);
+	return 0;
+}
+
+static int case_mmap_offset(void)
+{
+	size_t len = 8 * page_size;
+	uint8_t *whole, *part;
+	int fd;
+
+	if (EXPECT_OK(dte_create(len, 0, &fd)))
+		return -1;
+	whole = map_buf(fd, len, MAP_SHARED, 0);
+	if (!(whole != MAP_FAILED))
+		return fail("mmap: %s", strerror(errno));
+	part = map_buf(fd, 3 * page_size, MAP_SHARED, 2 * page_size);
+	if (!(part != MAP_FAILED))
+		return fail("mmap at offset: %s", strerror(errno));
+	fill(whole, len, 9);
+	if (EXPECT_OK(dte_move(fd, 0)))
+		return -1;
+	if (!(!memcmp(part, whole + 2 * page_size, 3 * page_size)))
+		return fail(
+			    "offset mapping differs from the whole mapping after a move");
+	part[5] = 0xa5;
+	if (EXPECT_OK(dte_move(fd, DTE_MOVE_WAIT)))
+		return -1;
+	if (!(whole[2 * page_size + 5] == 0xa5))
+		return fail(
+			    "a write through the offset mapping was lost");
+	/* Past the end of the buffer: refused by the dma-buf core. */
+	if (!(map_buf(fd, 2 * page_size, MAP_SHARED, 7 * page_size) ==
+	      MAP_FAILED && errno == EINVAL))
+		return fail(
+			    "mapping past the end: %s", strerror(errno));
+	munmap(part, 3 * page_size);
+	munmap(whole, len);
+	close(fd);
+	return 0;
+}
+
+static int case_mmap_private(void)
+{
+	void *p;
+	int fd;
+
+	if (EXPECT_OK(dte_create(page_size, 0, &fd)))
+		return -1;
+	p = map_buf(fd, page_size, MAP_PRIVATE, 0);
+	close(fd);
+	if (!(p == MAP_FAILED && errno == EINVAL))
+		return fail(
+			    "MAP_PRIVATE: %s, want EINVAL",
+			    p == MAP_FAILED ? strerror(errno) : "mapped");
+	return 0;
+}
+
+static int case_move_delayed_fault(void)
+{
+	size_t len = 4 * page_size;
+	const unsigned int delay_ms = 200;
+	double start, took;
+	uint8_t *p;
+	int fd;
+
+	if (EXPECT_OK(dte_create(len, 0, &fd)))
+		return -1;
+	p = map_buf(fd, len, MAP_SHARED, 0);
+	if (!(p != MAP_FAILED))
+		return fail("mmap: %s", strerror(errno));
+	fill(p, len, 4);
+	if (EXPECT_OK(dte_fence_delay(fd, delay_ms * 1000)))
+		return -1;
+	start = now_ms();
+	if (EXPECT_OK(dte_move(fd, 0)))
+		return -1;
+	/* The fault waits for the copy fence before mapping new pages. */
+	if (verify(p, len, 4))
+		return -1;
+	took = now_ms() - start;
+	if (!(took >= delay_ms))
+		return fail("first touch after the move took %.1f ms, fence delay is %u ms",
+			    took, delay_ms);
+	munmap(p, len);
+	close(fd);
+	return 0;
+}
+
+static int case_move_wait_delay(void)
+{
+	const unsigned int delay_ms = 300;
+	double start, took;
+	int fd;
+
+	if (EXPECT_OK(dte_create(4 * page_size, 0, &fd)))
+		return -1;
+	if (EXPECT_OK(dte_fence_delay(fd, delay_ms * 1000)))
+		return -1;
+	start = now_ms();
+	if (EXPECT_OK(dte_move(fd, DTE_MOVE_WAIT)))
+		return -1;
+	took = now_ms() - start;
+	if (!(took >= delay_ms))
+		return fail("MOVE_WAIT took %.1f ms, fence delay is %u ms",
+			    took, delay_ms);
+	if (!(took < 30000))
+		return fail("MOVE_WAIT took %.1f ms", took);
+
+	/* Without MOVE_WAIT the ioctl does not wait. */
+	start = now_ms();
+	if (EXPECT_OK(dte_move(fd, 0)))
+		return -1;
+	took = now_ms() - start;
+	if (!(took < delay_ms))
+		return fail("MOVE without WAIT took %.1f ms", took);
+
+	if (EXPECT_OK(dte_fence_delay(fd, 0)))
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static int case_evict_mmap(void)
+{
+	size_t len = 8 * page_size;
+	struct dte_stats st;
+	uint8_t *p;
+	int fd;
+
+	if (EXPECT_OK(dte_create(len, 0, &fd)))
+		return -1;
+	p = map_buf(fd, len, MAP_SHARED, 0);
+	if (!(p != MAP_FAILED))
+		return fail("mmap: %s", strerror(errno));
+	fill(p, len, 5);
+
+	if (EXPECT_OK(dte_evict(fd)))
+		return -1;
+	if (EXPECT_OK(dte_stats(fd, &st)))
+		return -1;
+	if (!(st.evicted == 1 && st.nr_pages == 0 && st.evictions == 1 &&
+	      st.generation == 1))
+		return fail(
+			    "after evict: evicted %u nr_pages %llu evictions %llu generation %llu",
+			    st.evicted, (unsigned long long)st.nr_pages,
+			    (unsigned long long)st.evictions,
+			    (unsigned long long)st.generation);
+
+	/* Evicting again changes nothing. */
+	if (EXPECT_OK(dte_evict(fd)))
+		return -1;
+	if (EXPECT_OK(dte_stats(fd, &st)))
+		return -1;
+	if (!(st.evictions == 1 && st.generation == 1))
+		return fail(
+			    "second evict: evictions %llu generation %llu",
+			    (unsigned long long)st.evictions,
+			    (unsigned long long)st.generation);
+
+	/* A touch restores. */
+	if (verify(p, len, 5))
+		return -1;
+	if (EXPECT_OK(dte_stats(fd, &st)))
+		return -1;
+	if (!(st.evicted == 0 && st.nr_pages == 8 && st.generation == 2 &&
+	      st.moves == 0))
+		return fail(
+			    "after restore: evicted %u nr_pages %llu generation %llu moves %llu",
+			    st.evicted, (unsigned long long)st.nr_pages,
+			    (unsigned long long)st.generation,
+			    (unsigned long long)st.moves);
+
+	/* A move of an evicted buffer restores it as well. */
+	fill(p, len, 6);
+	if (EXPECT_OK(dte_evict(fd)))
+		return -1;
+	if (EXPECT_OK(dte_move(fd, DTE_MOVE_WAIT)))
+		return -1;
+	if (EXPECT_OK(dte_stats(fd, &st)))
+		return -1;
+	if (!(st.evicted == 0 && st.nr_pages == 8 && st.moves == 1 &&
+	      st.generation == 4))
+		return fail(
+			    "move after evict: evicted %u nr_pages %llu moves %llu generation %llu",
+			    st.evicted, (unsigned long long)st.nr_pages,
+			    (unsigned long long)st.moves,
+			    (unsigned long long)st.generation);
+	if (verify(p, len, 6))
+		return -1;
+
+	/* Evict with a delayed restore fence; writes wait for it too. */
+	if (EXPECT_OK(dte_fence_delay(fd, 50000)))
+		return -1;
+	if (EXPECT_OK(dte_evict(fd)))
+		return -1;
+	p[0] = 0x42;
+	if (!(p[0] == 0x42))
+		return fail("write after restore lost");
+	p[0] = pattern(0, 6);
+	if (verify(p, len, 6))
+		return -1;
+	munmap(p, len);
+	close(fd);
+	return 0;
+}
+
+static int case_revoke(void)
+{
+	size_t len = 4 * page_size;
+	struct dte_stats before, after;
+	uint8_t *p, *q;
+	int fd;
+
+	if (EXPECT_OK(dte_create(len, 0, &fd)))
+		return -1;
+	p = map_buf(fd, len, MAP_SHARED, 0);
+	if (!(p != MAP_FAILED))
+		return fail("mmap: %s", strerror(errno));
+	fill(p, len, 7);
+	if (!(!touch_sigbus(p, false)))
+		return fail("SIGBUS before revoke");
+
+	if (EXPECT_OK(dte_revoke(fd)))
+		return -1;
+	if (!(touch_sigbus(p, false)))
+		return fail("no SIGBUS reading a revoked buffer");
+	if (!(touch_sigbus(p + len - 1, true)))
+		return fail(
+			    "no SIGBUS writing a revoked buffer");
+
+	if (EXPECT_OK(dte_stats(fd, &before)))
+		return -1;
+	if (!(before.revoked == 1 && before.nr_pages == 0))
+		return fail(
+			    "after revoke: revoked %u nr_pages %llu", before.revoked,
+			    (unsigned long long)before.nr_pages);
+	if (EXPECT_ERR(dte_move(fd, 0), ENODEV))
+		return -1;
+	if (EXPECT_ERR(dte_move(fd, DTE_MOVE_WAIT), ENODEV))
+		return -1;
+	if (EXPECT_ERR(dte_evict(fd), ENODEV))
+		return -1;
+	if (EXPECT_ERR(dte_fail_maps(fd, 1, EIO, 0), ENODEV))
+		return -1;
+	/* Bad flags are still bad flags. */
+	if (EXPECT_ERR(dte_move(fd, 1U << 3), EINVAL))
+		return -1;
+	/* Revoking again and reading or tuning a revoked buffer work. */
+	if (EXPECT_OK(dte_revoke(fd)))
+		return -1;
+	if (EXPECT_OK(dte_fence_delay(fd, 1000)))
+		return -1;
+	if (EXPECT_OK(dte_stats(fd, &after)))
+		return -1;
+	if (same_stats(&before, &after))
+		return -1;
+
+	/* A new mapping of a revoked buffer faults too. */
+	q = map_buf(fd, page_size, MAP_SHARED, 0);
+	if (!(q != MAP_FAILED))
+		return fail("mmap after revoke: %s", strerror(errno));
+	if (!(touch_sigbus(q, false)))
+		return fail("no SIGBUS on a new mapping");
+	munmap(q, page_size);
+	munmap(p, len);
+	close(fd);
+	return 0;
+}
+
+static int case_close_after_mmap(void)
+{
+	size_t len = 6 * page_size;
+	uint8_t *p;
+	int fd, ctl;
+
+	if (EXPECT_OK(dte_create(len, 0, &fd)))
+		return -1;
+	p = map_buf(fd, len, MAP_SHARED, 0);
+	if (!(p != MAP_FAILED))
+		return fail("mmap: %s", strerror(errno));
+	ctl = dup(fd);
+	if (!(ctl >= 0))
+		return fail("dup: %s", strerror(errno));
+	close(fd);
+	fill(p, len, 8);
+	if (EXPECT_OK(dte_move(ctl, 0)))
+		return -1;
+	if (verify(p, len, 8))
+		return -1;
+
+	/* No descriptor at all: the mapping keeps the buffer alive. */
+	close(ctl);
+	fill(p, len, 10);
+	if (verify(p, len, 10))
+		return -1;
+	munmap(p, len);
+	return 0;
+}
+
+static int case_many_buffers(void)
+{
+	int fds[64], i, n;
+
+	for (n = 0; n < 64; n++)
+		if (dte_create((n + 1) * page_size, n & 1, &fds[n]))
+			break;
+	for (i = 0; i < n; i++) {
+		if (i % 3 == 0)
+			dte_move(fds[i], 0);
+		else if (i % 3 == 1)
+			dte_evict(fds[i]);
+		close(fds[i]);
+	}
+	if (!(n == 64))
+		return fail("only %d buffers", n);
+	return 0;
+}
+
+struct stress {
+	int fd;
+	unsigned int iterations;
+	unsigned int moves;
+	int err;
+};
+
+static void *stress_mover(void *arg)
+{
+	struct stress *s = arg;
+	struct dte_stats st;
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < s->iterations && !s->err; i++) {
+		switch (i % 4) {
+		case 0:
+		case 1:
+			err = dte_move(s->fd, i % 2 ? DTE_MOVE_WAIT : 0);
+			if (!err)
+				s->moves++;
+			break;
+		case 2:
+			err = dte_evict(s->fd);
+			break;
+		default:
+			err = dte_stats(s->fd, &st);
+			break;
+		}
+		if (err)
+			s->err = err;
+	}
+	return NULL;
+}
+
+/* Moves and evictions from two threads while a third writes and reads. */
+static int case_concurrent(void)
+{
+	size_t len = 32 * page_size, pg;
+	struct stress s[2];
+	pthread_t th[2];
+	struct dte_stats st;
+	unsigned int round, moves = 0;
+	uint8_t *p;
+	int fd, i;
+
+	if (EXPECT_OK(dte_create(len, 0, &fd)))
+		return -1;
+	p = map_buf(fd, len, MAP_SHARED, 0);
+	if (!(p != MAP_FAILED))
+		return fail("mmap: %s", strerror(errno));
+	if (EXPECT_OK(dte_fence_delay(fd, 200)))
+		return -1;
+	for (i = 0; i < 2; i++) {
+		s[i] = (struct stress){ .fd = fd, .iterations = 400 };
+		if (!(!pthread_create(&th[i], NULL, stress_mover, &s[i])))
+			return fail(
+				    "pthread_create failed");
+	}
+	for (round = 0; round < 200; round++) {
+		for (pg = 0; pg < len / page_size; pg++)
+			memset(p + pg * page_size, (int)(round + pg) & 0xff,
+			       page_size);
+		for (pg = 0; pg < len; pg++)
+			if (p[pg] != ((round + pg / page_size) & 0xff))
+				break;
+		if (pg < len)
+			break;
+	}
+	for (i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		moves += s[i].moves;
+	}
+	if (!(round == 200))
+		return fail("round %u: byte %zu is 0x%02x, want 0x%02x",
+			    round, pg, p[pg],
+			    (unsigned int)((round + pg / page_size) & 0xff));
+	if (!(!s[0].err && !s[1].err))
+		return fail("a mover failed: %s / %s",
+			    errname(s[0].err), errname(s[1].err));
+	if (EXPECT_OK(dte_stats(fd, &st)))
+		return -1;
+	if (!(st.moves == moves))
+		return fail("moves %llu, threads counted %u",
+			    (unsigned long long)st.moves, moves);
+	munmap(p, len);
+	close(fd);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(void);
+} cases[] = {
+	{ "create", case_create },
+	{ "create-iomem", case_create_iomem },
+	{ "create-invalid", case_create_invalid },
+	{ "closed-fd-ebadf", case_closed_fd },
+	{ "regular-file-einval", case_regular_file },
+	{ "device-fd-einval", case_device_fd },
+	{ "foreign-dmabuf-einval", case_foreign_dmabuf },
+	{ "bad-flags", case_bad_flags },
+	{ "fail-maps", case_fail_maps },
+	{ "fence-delay-invalid", case_fence_delay_invalid },
+	{ "stats-pad", case_stats_pad },
+	{ "unknown-ioctl", case_unknown_ioctl },
+	{ "bad-pointer", case_bad_pointer },
+	{ "mmap-fresh-zeroed", case_mmap_fresh_zeroed },
+	{ "mmap-move", case_mmap_move },
+	{ "mmap-offset", case_mmap_offset },
+	{ "mmap-private", case_mmap_private },
+	{ "move-delayed-fault", case_move_delayed_fault },
+	{ "move-wait-delay", case_move_wait_delay },
+	{ "evict-mmap", case_evict_mmap },
+	{ "revoke-sigbus", case_revoke },
+	{ "close-after-mmap", case_close_after_mmap },
+	{ "many-buffers", case_many_buffers },
+	{ "concurrent", case_concurrent },
+};
+
+int main(int argc, char **argv)
+{
+	int failed = 0, ret;
+	unsigned int i;
+
+	(void)argc;
+	(void)argv;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	page_size = sysconf(_SC_PAGESIZE);
+
+	dev_fd = open(DTE_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	if (dev_fd < 0) {
+		printf("FAIL open-device: %s: %s\n", DTE_DEVICE_PATH,
+		       strerror(errno));
+		return 1;
+	}
+	printf("PASS open-device\n");
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		why[0] = '\0';
+		ret = cases[i].fn();
+		if (ret == SKIPPED) {
+			printf("SKIP %s: %s\n", cases[i].name, why);
+		} else if (ret) {
+			printf("FAIL %s: %s\n", cases[i].name, why);
+			failed++;
+		} else {
+			printf("PASS %s\n", cases[i].name);
+		}
+	}
+	close(dev_fd);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,666 @@
+/*
+ * rdma_xfer - move data over RC QPs, verify every byte, report bandwidth.
+ *
+ * Every message i carries its own pseudo-random pattern (xorshift64*
+ * seeded from i), so data that is misplaced within a message, lands in the
+ * wrong slot or is stale from an earlier message is caught, not just data
+ * that is missing. Each side has depth slots of --size bytes; message i
+ * uses slot i % depth on both sides and a slot is verified before it is
+ * reused, so every message is checked, not only the last one.
+ *
+ * One protocol serves loopback and two-node mode alike. The requester
+ * (client, or the first QP in loopback) issues the data operations; the
+ * responder (server, or the second QP) owns the target or source slots.
+ * The responder grants credits with small SENDs carrying "you may post
+ * messages below N", so a slot is never overwritten before it was checked:
+ *
+ *  send, write_imm  the responder verifies on its receive completion (for
+ *                   write_imm the immediate carries the message index).
+ *  write            the target sees no completion, so the requester sends
+ *                   a "written up to N" SEND after a batch of WRITEs. RC
+ *                   executes requests in order, so when that SEND
+ *                   completes at the responder the WRITEs before it have
+ *                   landed, and it verifies them.
+ *  read             the responder fills a source slot once the requester
+ *                   reports, by "consumed up to N", that the message read
+ *                   from it was verified; the requester verifies on its
+ *                   READ completion.
+ *
+ * Loopback mode runs both roles on two QPs of one context in one process,
+ * so it exercises the very code a two-node run uses. Timing covers the
+ * whole verified transfer, including pattern generation and checking.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <endian.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xfer.h"
+
+#define NCTRL		16	/* control messages in flight per direction */
+#define CTRL_SLOT	64	/* bytes per control buffer slot */
+
+/* wr_id: what a completion belongs to in the top byte, an index below. */
+enum wr_kind { WR_DATA = 1, WR_DATA_RECV, WR_CTRL_SEND, WR_CTRL_RECV };
+#define WR_ID(kind, idx)	(((uint64_t)(kind) << 56) | (idx))
+#define WR_KIND(id)		((unsigned int)((id) >> 56))
+#define WR_IDX(id)		((id) & ((1ULL << 56) - 1))
+
+enum ctrl_type { CTRL_WRITTEN = 1, CTRL_CONSUMED, CTRL_CREDIT };
+
+/* A control SEND, big-endian; counts are absolute so they can coalesce. */
+struct ctrl_msg {
+	uint32_t type;
+	uint32_t reserved;
+	uint64_t upto;		/* WRITTEN/CONSUMED: messages; CREDIT: limit */
+	uint64_t verified;	/* messages the sender has verified so far */
+	uint64_t vbytes;	/* bytes the sender has verified so far */
+};
+
+/*
+ * struct role - one side of the protocol on one QP
+ * @limit:    requester: peer's credit, may post messages below it
+ * @notified: requester: last count sent in WRITTEN/CONSUMED
+ * @filled:   read responder: messages whose source data is in place
+ * @credited: responder: last limit sent in CREDIT
+ * @done_msgs: requester: data completions; responder: messages arrived
+ */
+struct role {
+	const char *name;
+	bool requester;
+	struct xfer_ep ep;
+	struct xfer_conn_info peer;
+	uint64_t posted, limit, notified;
+	uint64_t filled, credited, credited_verified;
+	uint64_t done_msgs, verified, verified_bytes;
+	uint64_t peer_verified, peer_vbytes;
+	uint64_t ctrl_sent, ctrl_acked;
+	bool done;
+};
+
+/* The run's shared parameters; batch is how often control messages go. */
+static struct {
+	enum xfer_op op;
+	size_t size;
+	uint64_t iters;
+	uint32_t depth;
+	uint32_t batch;
+	bool busy_poll;
+} cfg;
+
+static size_t slot_off(uint64_t msg)
+{
+	return (size_t)(msg % cfg.depth) * cfg.size;
+}
+
+static void *slot_ptr(struct role *r, uint64_t msg)
+{
+	return (char *)r->ep.data.addr + slot_off(msg);
+}
+
+static void verify_msg(struct role *r, uint64_t msg)
+{
+	r->verified_bytes += xfer_pattern_check(slot_ptr(r, msg), msg, cfg.size,
+						msg % cfg.depth);
+	r->verified++;
+}
+
+static void post_send(struct role *r, struct ibv_send_wr *wr)
+{
+	struct ibv_send_wr *bad;
+	int err = ibv_post_send(r->ep.qp, wr, &bad);
+
+	if (err)
+		xfer_die_err("ibv_post_send", err);
+}
+
+static void post_recv(struct role *r, uint64_t wr_id, struct ibv_sge *sge)
+{
+	struct ibv_recv_wr wr = {
+		.wr_id = wr_id,
+		.sg_list = sge,
+		.num_sge = sge ? 1 : 0,
+	}, *bad;
+	int err = ibv_post_recv(r->ep.qp, &wr, &bad);
+
+	if (err)
+		xfer_die_err("ibv_post_recv", err);
+}
+
+static void post_data(struct role *r, uint64_t msg)
+{
+	struct ibv_sge sge = {
+		.addr = r->ep.data.iova + slot_off(msg),
+		.length = (uint32_t)cfg.size,
+		.lkey = r->ep.data.mr->lkey,
+	};
+	static const enum ibv_wr_opcode opcode[XFER_OP_COUNT] = {
+		[XFER_OP_WRITE] = IBV_WR_RDMA_WRITE,
+		[XFER_OP_WRITE_IMM] = IBV_WR_RDMA_WRITE_WITH_IMM,
+		[XFER_OP_READ] = IBV_WR_RDMA_READ,
+		[XFER_OP_SEND] = IBV_WR_SEND,
+	};
+	struct ibv_send_wr wr = {
+		.wr_id = WR_ID(WR_DATA, msg),
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = opcode[cfg.op],
+		.send_flags = IBV_SEND_SIGNALED,
+		.imm_data = htonl((uint32_t)msg),
+		.wr.rdma = {
+			.remote_addr = r->peer.addr + slot_off(msg),
+			.rkey = r->peer.rkey,
+		},
+	};
+
+	post_send(r, &wr);
+}
+
+/* Receives for send/write_imm; write_imm needs no buffer, only the WQE. */
+static void post_data_recv(struct role *r, uint64_t msg)
+{
+	struct ibv_sge sge = {
+		.addr = r->ep.data.iova + slot_off(msg),
+		.length = (uint32_t)cfg.size,
+		.lkey = r->ep.data.mr->lkey,
+	};
+
+	post_recv(r, WR_ID(WR_DATA_RECV, msg),
+		  cfg.op == XFER_OP_SEND ? &sge : NULL);
+}
+
+/* Control slots: [0, NCTRL) receive, [NCTRL, 2 * NCTRL) send. */
+static struct ibv_sge ctrl_sge(struct role *r, unsigned int slot)
+{
+	return (struct ibv_sge){
+		.addr = r->ep.ctrl.iova + slot * CTRL_SLOT,
+		.length = sizeof(struct ctrl_msg),
+		.lkey = r->ep.ctrl.mr->lkey,
+	};
+}
+
+static void post_ctrl_recv(struct role *r, unsigned int slot)
+{
+	struct ibv_sge sge = ctrl_sge(r, slot);
+
+	post_recv(r, WR_ID(WR_CTRL_RECV, slot), &sge);
+}
+
+static bool ctrl_room(struct role *r)
+{
+	return r->ctrl_sent - r->ctrl_acked < NCTRL;
+}
+
+static void send_ctrl(struct role *r, enum ctrl_type type, uint64_t upto)
+{
+	unsigned int slot = NCTRL + r->ctrl_sent % NCTRL;
+	struct ibv_sge sge = ctrl_sge(r, slot);
+	struct ctrl_msg msg = {
+		.type = htobe32(type),
+		.upto = htobe64(upto),
+		.verified = htobe64(r->verified),
+		.vbytes = htobe64(r->verified_bytes),
+	};
+	struct ibv_send_wr wr = {
+		.wr_id = WR_ID(WR_CTRL_SEND, slot),
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = IBV_WR_SEND,
+		.send_flags = IBV_SEND_SIGNALED,
+	};
+
+	memcpy((char *)r->ep.ctrl.addr + slot * CTRL_SLOT, &msg, sizeof(msg));
+	post_send(r, &wr);
+	r->ctrl_sent++;
+}
+
+/*
+ * Post what the window allows, then the control message the peer needs.
+ * Control messages are sent once a batch is ready, or early when the
+ * requester can go no further without the peer, so neither side waits on
+ * the other with something unsent.
+ */
+static void requester_post(struct role *r)
+{
+	bool blocked;
+
+	while (r->posted < cfg.iters && r->posted < r->limit &&
+	       r->posted < r->done_msgs + cfg.depth) {
+		if (cfg.op != XFER_OP_READ)
+			xfer_pattern_fill(slot_ptr(r, r->posted), r->posted, cfg.size);
+		post_data(r, r->posted++);
+	}
+	if (!ctrl_room(r))
+		return;
+	blocked = r->posted == r->limit;
+	if (cfg.op == XFER_OP_WRITE && r->posted > r->notified &&
+	    (r->posted - r->notified >= cfg.batch ||
+	     r->posted == cfg.iters || blocked)) {
+		send_ctrl(r, CTRL_WRITTEN, r->posted);
+		r->notified = r->posted;
+	} else if (cfg.op == XFER_OP_READ && r->done_msgs > r->notified &&
+		   (r->done_msgs - r->notified >= cfg.batch ||
+		    r->done_msgs == cfg.iters ||
+		    (blocked && r->done_msgs == r->posted))) {
+		send_ctrl(r, CTRL_CONSUMED, r->done_msgs);
+		r->notified = r->done_msgs;
+	}
+}
+
+static void responder_post(struct role *r)
+{
+	uint64_t lim;
+	bool final;
+
+	if (!ctrl_room(r))
+		return;
+	if (cfg.op == XFER_OP_READ) {
+		lim = r->filled;
+		final = lim == cfg.iters && r->credited < cfg.iters;
+	} else {
+		lim = r->verified + cfg.depth;
+		final = r->verified == cfg.iters &&
+			r->credited_verified < cfg.iters;
+	}
+	if (lim >= r->credited + cfg.batch || final) {
+		send_ctrl(r, CTRL_CREDIT, lim);
+		r->credited = lim;
+		r->credited_verified = r->verified;
+	}
+}
+
+static void read_refill(struct role *r, uint64_t consumed)
+{
+	uint64_t want = consumed + cfg.depth;
+
+	if (want > cfg.iters)
+		want = cfg.iters;
+	for (; r->filled < want; r->filled++)
+		xfer_pattern_fill(slot_ptr(r, r->filled), r->filled, cfg.size);
+}
+
+static void handle_ctrl(struct role *r, const struct ibv_wc *wc)
+{
+	unsigned int slot = WR_IDX(wc->wr_id);
+	struct ctrl_msg msg;
+	uint64_t upto;
+
+	if (wc->byte_len != sizeof(msg))
+		xfer_die("%s: control message of %u bytes, expected %zu",
+			 r->name, wc->byte_len, sizeof(msg));
+	memcpy(&msg, (char *)r->ep.ctrl.addr + slot * CTRL_SLOT, sizeof(msg));
+	post_ctrl_recv(r, slot);
+	upto = be64toh(msg.upto);
+	r->peer_verified = be64toh(msg.verified);
+	r->peer_vbytes = be64toh(msg.vbytes);
+
+	switch (be32toh(msg.type)) {
+	case CTRL_CREDIT:
+		if (!r->requester)
+			break;
+		if (upto > r->limit)
+			r->limit = upto;
+		return;
+	case CTRL_WRITTEN:
+		if (r->requester || upto > cfg.iters || upto < r->done_msgs)
+			break;
+		for (; r->done_msgs < upto; r->done_msgs++)
+			verify_msg(r, r->done_msgs);
+		return;
+	case CTRL_CONSUMED:
+		if (r->requester || upto > cfg.iters || upto < r->done_msgs)
+			break;
+		r->done_msgs = upto;
+		read_refill(r, upto);
+		return;
+	}
+	xfer_die("%s: unexpected control message type %u (count %" PRIu64 ")",
+		 r->name, be32toh(msg.type), upto);
+}
+
+/* A receive for send/write_imm arrived: check it is the next message. */
+static void handle_data_recv(struct role *r, const struct ibv_wc *wc)
+{
+	uint64_t msg = r->done_msgs;
+
+	if (cfg.op == XFER_OP_SEND) {
+		if (wc->opcode != IBV_WC_RECV || WR_IDX(wc->wr_id) != msg ||
+		    wc->byte_len != cfg.size)
+			xfer_die("%s: receive %" PRIu64 " of %u bytes, expected message %" PRIu64 " of %zu bytes",
+				 r->name, (uint64_t)WR_IDX(wc->wr_id),
+				 wc->byte_len, msg, cfg.size);
+	} else if (wc->opcode != IBV_WC_RECV_RDMA_WITH_IMM ||
+		   !(wc->wc_flags & IBV_WC_WITH_IMM) ||
+		   ntohl(wc->imm_data) != (uint32_t)msg) {
+		xfer_die("%s: expected write_imm completion for message %" PRIu64 ", got opcode %d imm %u",
+			 r->name, msg, wc->opcode, ntohl(wc->imm_data));
+	}
+	verify_msg(r, msg);
+	r->done_msgs++;
+	if (msg + cfg.depth < cfg.iters)
+		post_data_recv(r, msg + cfg.depth);
+}
+
+static void handle_wc(struct role *r, const struct ibv_wc *wc)
+{
+	static const char *const what[] = {
+		[WR_DATA] = "data", [WR_DATA_RECV] = "data receive",
+		[WR_CTRL_SEND] = "control send",
+		[WR_CTRL_RECV] = "control receive",
+	};
+	unsigned int kind = WR_KIND(wc->wr_id);
+
+	if (kind < WR_DATA || kind > WR_CTRL_RECV)
+		xfer_die("%s: completion with unknown wr_id 0x%" PRIx64,
+			 r->name, (uint64_t)wc->wr_id);
+	if (wc->status != IBV_WC_SUCCESS)
+		xfer_die("%s: %s work completion %" PRIu64 " failed: %s (status %d, vendor error 0x%x)",
+			 r->name, what[kind], (uint64_t)WR_IDX(wc->wr_id),
+			 ibv_wc_status_str(wc->status), wc->status,
+			 wc->vendor_err);
+
+	switch (kind) {
+	case WR_DATA:
+		/* RC completes a send queue in order. */
+		if (WR_IDX(wc->wr_id) != r->done_msgs)
+			xfer_die("%s: completion for message %" PRIu64 ", expected %" PRIu64,
+				 r->name, (uint64_t)WR_IDX(wc->wr_id),
+				 r->done_msgs);
+		if (cfg.op == XFER_OP_READ)
+			verify_msg(r, r->done_msgs);
+		r->done_msgs++;
+		break;
+	case WR_DATA_RECV:
+		handle_data_recv(r, wc);
+		break;
+	case WR_CTRL_SEND:
+		r->ctrl_acked++;
+		break;
+	case WR_CTRL_RECV:
+		handle_ctrl(r, wc);
+		break;
+	}
+}
+
+/* The reader checks what it read; otherwise the target checks. */
+static bool role_verifies(const struct role *r)
+{
+	return r->requester == (cfg.op == XFER_OP_READ);
+}
+
+static bool role_done(const struct role *r)
+{
+	if (r->ctrl_sent != r->ctrl_acked)
+		return false;
+	if (r->requester)
+		return r->done_msgs == cfg.iters &&
+		       (cfg.op == XFER_OP_READ ? r->notified == cfg.iters :
+					    r->peer_verified == cfg.iters);
+	if (cfg.op == XFER_OP_READ)
+		return r->done_msgs == cfg.iters;
+	return r->verified == cfg.iters && r->credited_verified == cfg.iters;
+}
+
+/* Post, reap completions, post again; returns completions handled. */
+static int role_step(struct role *r)
+{
+	struct ibv_wc wc[16];
+	int n, total = 0;
+
+	if (r->done)
+		return 0;
+	do {
+		if (r->requester)
+			requester_post(r);
+		else
+			responder_post(r);
+		n = ibv_poll_cq(r->ep.cq, 16, wc);
+		if (n < 0)
+			xfer_die_err("ibv_poll_cq", errno);
+		for (int i = 0; i < n; i++)
+			handle_wc(r, &wc[i]);
+		total += n;
+	} while (n);
+	r->done = role_done(r);
+	return total;
+}
+
+/*
+ * A peer that exits closes the TCP connection: notice it while idle so the
+ * survivor fails at once instead of after the idle timeout. Data on the
+ * socket is the peer's end-of-run byte, so after it nothing more to watch.
+ */
+static void check_peer(int *sock)
+{
+	char c;
+	ssize_t n = recv(*sock, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	if (!n)
+		xfer_die("peer closed the connection before the transfer finished");
+	if (n > 0)
+		*sock = -1;
+	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		xfer_die_err("recv", errno);
+}
+
+/* Sleep until a CQ event, the peer's socket or @ms, whichever is first. */
+static void wait_event(struct xfer_dev *dev, int *sock, int ms)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = dev->chan->fd, .events = POLLIN },
+		{ .fd = *sock, .events = POLLIN },
+	};
+	struct ibv_cq *cq;
+	void *ctx;
+	int n;
+
+	if (cfg.busy_poll)
+		pfd[0].fd = -1;
+	n = poll(pfd, 2, cfg.busy_poll ? 0 : ms);
+	if (n < 0 && errno != EINTR)
+		xfer_die_err("poll", errno);
+	if (n > 0 && pfd[1].revents)
+		check_peer(sock);
+	if (n > 0 && pfd[0].revents) {
+		if (ibv_get_cq_event(dev->chan, &cq, &ctx))
+			xfer_die_err("ibv_get_cq_event", errno);
+		((struct xfer_ep *)ctx)->cq_events++;
+	}
+	if (cfg.busy_poll)
+		sched_yield();
+}
+
+static void run(struct role **roles, int nroles, struct xfer_dev *dev,
+		int sock)
+{
+	double last = xfer_now(), idle;
+	int progress, i, err;
+
+	for (;;) {
+		bool all_done = true;
+
+		progress = 0;
+		for (i = 0; i < nroles; i++) {
+			progress += role_step(roles[i]);
+			all_done &= roles[i]->done;
+		}
+		if (all_done)
+			return;
+		if (progress) {
+			last = xfer_now();
+			continue;
+		}
+		idle = xfer_now() - last;
+		if (idle > XFER_IDLE_TIMEOUT_S) {
+			for (i = 0; i < nroles; i++)
+				fprintf(stderr,
+					"rdma_xfer: %s: posted %" PRIu64 " done %" PRIu64 " verified %" PRIu64 " of %" PRIu64 "\n",
+					roles[i]->name, roles[i]->posted,
+					roles[i]->done_msgs, roles[i]->verified,
+					cfg.iters);
+			xfer_die("no completion for %d s", XFER_IDLE_TIMEOUT_S);
+		}
+		/*
+		 * Arm, then look once more: a completion that arrived before
+		 * the arm would otherwise raise no event.
+		 */
+		if (!cfg.busy_poll) {
+			for (i = 0; i < nroles; i++) {
+				if (roles[i]->done)
+					continue;
+				err = ibv_req_notify_cq(roles[i]->ep.cq, 0);
+				if (err)
+					xfer_die_err("ibv_req_notify_cq", err);
+				progress += role_step(roles[i]);
+			}
+			if (progress) {
+				last = xfer_now();
+				continue;
+			}
+		}
+		wait_event(dev, &sock,
+			   (int)((XFER_IDLE_TIMEOUT_S - idle) * 1000) + 1);
+	}
+}
+
+/*
+ * Receives go up before the QP leaves INIT so nothing can arrive to an
+ * empty queue. The responder's receive queue holds only one kind of WQE per
+ * op, since a SEND or write_imm consumes whichever receive is first.
+ */
+static void role_init(struct role *r, struct xfer_dev *dev,
+		      const struct buf_ops *mem, bool requester)
+{
+	uint64_t first = cfg.iters < cfg.depth ? cfg.iters : cfg.depth;
+
+	memset(r, 0, sizeof(*r));
+	r->requester = requester;
+	r->name = requester ? "requester" : "responder";
+	xfer_ep_create(&r->ep, dev, mem, (size_t)cfg.depth * cfg.size,
+		       2 * NCTRL * CTRL_SLOT, cfg.depth + NCTRL, cfg.depth);
+	r->limit = cfg.depth;
+	r->credited = cfg.depth;
+	if (requester || cfg.op == XFER_OP_WRITE || cfg.op == XFER_OP_READ) {
+		for (unsigned int i = 0; i < NCTRL; i++)
+			post_ctrl_recv(r, i);
+	} else {
+		for (uint64_t i = 0; i < first; i++)
+			post_data_recv(r, i);
+	}
+	if (!requester && cfg.op == XFER_OP_READ) {
+		read_refill(r, 0);
+		r->credited = r->filled;
+	}
+}
+
+static void set_cfg(const struct xfer_params *p, bool busy_poll)
+{
+	cfg.op = p->op;
+	cfg.size = p->size;
+	cfg.iters = p->iters;
+	cfg.depth = p->depth;
+	cfg.batch = p->depth / 4 ? p->depth / 4 : 1;
+	cfg.busy_poll = busy_poll;
+}
+
+static void end_barrier(int sock)
+{
+	char c = 'D';
+
+	xfer_tcp_send(sock, &c, 1);
+	xfer_tcp_recv(sock, &c, 1, "the end-of-run message");
+	if (c != 'D')
+		xfer_die("unexpected end-of-run message 0x%02x from peer",
+			 (unsigned char)c);
+}
+
+int main(int argc, char **argv)
+{
+	struct role roles[2], *rp[2] = { &roles[0], &roles[1] };
+	struct role *r;
+	struct xfer_conn_info info;
+	struct xfer_dev dev;
+	struct xfer_opts o;
+	int nroles = 1, sock = -1;
+	double t0, secs;
+
+	xfer_parse_opts(argc, argv, &o);
+	srand48(getpid() ^ (long)time(NULL));
+	xfer_dev_open(&dev, o.dev, o.gid_index);
+
+	if (o.mode == XFER_SERVER) {
+		sock = xfer_tcp_accept(o.port);
+		xfer_recv_hello(sock, &o.p, &roles[0].peer);
+		xfer_check_params(&o.p);
+		info = roles[0].peer;
+	}
+	set_cfg(&o.p, o.busy_poll);
+	if (cfg.size > dev.port_attr.max_msg_sz)
+		xfer_die("--size %zu exceeds the maximum message size %u of %s",
+			 cfg.size, dev.port_attr.max_msg_sz, dev.name);
+	xfer_info("%s: op=%s size=%zu iters=%" PRIu64 " depth=%u mtu=%d mem=%s",
+		  xfer_mode_names[o.mode], xfer_op_names[cfg.op], cfg.size, cfg.iters,
+		  cfg.depth, xfer_mtu_bytes(o.p.mtu), o.mem->name);
+
+	switch (o.mode) {
+	case XFER_LOOPBACK:
+		role_init(&roles[0], &dev, o.mem, true);
+		role_init(&roles[1], &dev, o.mem, false);
+		xfer_ep_info(&roles[1].ep, &roles[0].peer);
+		xfer_ep_info(&roles[0].ep, &roles[1].peer);
+		xfer_ep_connect(&roles[0].ep, &roles[0].peer, o.p.mtu, cfg.depth);
+		xfer_ep_connect(&roles[1].ep, &roles[1].peer, o.p.mtu, cfg.depth);
+		nroles = 2;
+		break;
+	case XFER_SERVER:
+		role_init(&roles[0], &dev, o.mem, false);
+		roles[0].peer = info;
+		xfer_ep_connect(&roles[0].ep, &info, o.p.mtu, cfg.depth);
+		xfer_ep_info(&roles[0].ep, &info);
+		xfer_send_info(sock, &info);
+		break;
+	case XFER_CLIENT:
+		role_init(&roles[0], &dev, o.mem, true);
+		sock = xfer_tcp_connect(o.host, o.port);
+		xfer_ep_info(&roles[0].ep, &info);
+		xfer_send_hello(sock, &o.p, &info);
+		xfer_recv_info(sock, &roles[0].peer);
+		xfer_ep_connect(&roles[0].ep, &roles[0].peer, o.p.mtu, cfg.depth);
+		break;
+	}
+
+	t0 = xfer_now();
+	run(rp, nroles, &dev, sock);
+	secs = xfer_now() - t0;
+	if (sock >= 0) {
+		end_barrier(sock);
+		close(sock);
+	}
+
+	/*
+	 * bytes is what this side moved or received; verified is what the
+	 * checking side counted, this one or, via its last control message,
+	 * the peer. In loopback the requester's view stands for both.
+	 */
+	r = &roles[0];
+	printf("rdma_xfer: op=%s size=%zu iters=%" PRIu64 " depth=%u mode=%s bytes=%" PRIu64 " verified=%" PRIu64 " seconds=%.3f MB/s=%.1f\n",
+	       xfer_op_names[cfg.op], cfg.size, cfg.iters, cfg.depth,
+	       xfer_mode_names[o.mode], r->done_msgs * cfg.size,
+	       role_verifies(r) ? r->verified_bytes : r->peer_vbytes,
+	       secs, r->done_msgs * cfg.size / secs / 1e6);
+	fflush(stdout);
+
+	for (int i = 0; i < nroles; i++)
+		xfer_ep_destroy(&roles[i].ep);
+	xfer_dev_close(&dev);
+	return 0;
+}

@@ -1,0 +1,231 @@
+/*
+ * Command line of rdma_xfer. Every bad argument exits with status 2 and a
+ * message naming the option, before any device is touched.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xfer.h"
+
+const char *const xfer_op_names[XFER_OP_COUNT] = {
+	"write", "write_imm", "read", "send",
+};
+
+const char *const xfer_mode_names[] = { "loopback", "server", "client" };
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: rdma_xfer [options]                 loopback: two RC QPs in one process\n"
+"       rdma_xfer [options] --server        two-node, responder side\n"
+"       rdma_xfer [options] --client HOST   two-node, requester side\n"
+"\n"
+"Moves --iters messages over RC QPs, verifies every byte of every message\n"
+"and prints one summary line on stdout:\n"
+"  rdma_xfer: op=OP size=N iters=N depth=N mode=MODE bytes=N verified=N seconds=S MB/s=R\n"
+"\n"
+"  -d, --dev NAME        RDMA device (default: the first one)\n"
+"      --op OP           write|write_imm|read|send (default write)\n"
+"  -s, --size BYTES      message size, K/M suffix allowed, max 1G (default 65536)\n"
+"  -n, --iters N         messages to transfer (default 1000)\n"
+"  -t, --depth N         outstanding messages and buffer slots, 1..%d (default 16)\n"
+"  -x, --gid-index N     local GID index (default 1: RoCEv2 IPv4 on rxe)\n"
+"  -m, --mtu N           path MTU 256|512|1024|2048|4096 (default 1024)\n"
+"      --mem KIND        buffer memory: %s (default host)\n"
+"      --server          wait for a client; it sends --op/--size/--iters/\n"
+"                        --depth/--mtu, the server's own values are ignored\n"
+"      --client HOST     connect to a server\n"
+"  -p, --port P          TCP port for two-node mode (default 18515)\n"
+"      --busy-poll       spin on the CQs instead of sleeping on CQ events\n"
+"  -q, --quiet           print only the summary line and errors\n"
+"  -h, --help            this text\n"
+"\n"
+"Exit status: 0 all data verified, 1 run-time failure (verbs error, failed\n"
+"completion, data mismatch, timeout), 2 bad arguments.\n",
+		XFER_MAX_DEPTH, xfer_buf_ops_names());
+}
+
+/* Parse a decimal count with an optional K/M/G (binary) suffix. */
+static uint64_t parse_num(const char *opt, const char *s, bool suffix,
+			  uint64_t min, uint64_t max)
+{
+	unsigned long long v;
+	uint64_t mult = 1;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (!isdigit((unsigned char)*s) || end == s || errno)
+		xfer_die_usage("invalid %s '%s': not a number", opt, s);
+	if (suffix && *end && !end[1]) {
+		switch (toupper((unsigned char)*end)) {
+		case 'K':
+			mult = 1ULL << 10;
+			break;
+		case 'M':
+			mult = 1ULL << 20;
+			break;
+		case 'G':
+			mult = 1ULL << 30;
+			break;
+		}
+		if (mult > 1)
+			end++;
+	}
+	if (*end)
+		xfer_die_usage("invalid %s '%s': not a number", opt, s);
+	if (v > max / mult || v * mult < min || v * mult > max)
+		xfer_die_usage("invalid %s '%s': must be between %" PRIu64 " and %" PRIu64,
+			       opt, s, min, max);
+	return v * mult;
+}
+
+static enum ibv_mtu parse_mtu(const char *s)
+{
+	for (enum ibv_mtu m = IBV_MTU_256; m <= IBV_MTU_4096; m++) {
+		char buf[8];
+
+		snprintf(buf, sizeof(buf), "%d", xfer_mtu_bytes(m));
+		if (!strcmp(s, buf))
+			return m;
+	}
+	xfer_die_usage("invalid --mtu '%s': use 256, 512, 1024, 2048 or 4096", s);
+}
+
+static enum xfer_op parse_op(const char *s)
+{
+	for (int i = 0; i < XFER_OP_COUNT; i++)
+		if (!strcmp(s, xfer_op_names[i]))
+			return i;
+	xfer_die_usage("unknown --op '%s': use write, write_imm, read or send", s);
+}
+
+/* getopt leaves a long option in argv, a short one only in optopt. */
+static const char *opt_name(const char *arg, int opt)
+{
+	static char buf[3];
+
+	if (!strncmp(arg, "--", 2) || opt <= 0 || opt > 255)
+		return arg;
+	snprintf(buf, sizeof(buf), "-%c", opt);
+	return buf;
+}
+
+void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
+{
+	enum { OPT_OP = 256, OPT_SERVER, OPT_CLIENT, OPT_MEM, OPT_BUSY };
+	static const struct option longopts[] = {
+		{ "dev", required_argument, NULL, 'd' },
+		{ "op", required_argument, NULL, OPT_OP },
+		{ "size", required_argument, NULL, 's' },
+		{ "iters", required_argument, NULL, 'n' },
+		{ "depth", required_argument, NULL, 't' },
+		{ "gid-index", required_argument, NULL, 'x' },
+		{ "mtu", required_argument, NULL, 'm' },
+		{ "mem", required_argument, NULL, OPT_MEM },
+		{ "server", no_argument, NULL, OPT_SERVER },
+		{ "client", required_argument, NULL, OPT_CLIENT },
+		{ "port", required_argument, NULL, 'p' },
+		{ "busy-poll", no_argument, NULL, OPT_BUSY },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool server = false;
+	int c;
+
+	*o = (struct xfer_opts){
+		.port = "18515",
+		.mem = &xfer_host_buf_ops,
+		.gid_index = 1,
+		.p = {
+			.op = XFER_OP_WRITE,
+			.size = 65536,
+			.iters = 1000,
+			.depth = 16,
+			.mtu = IBV_MTU_1024,
+		},
+	};
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":d:s:n:t:x:m:p:qh", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o->dev = optarg;
+			break;
+		case OPT_OP:
+			o->p.op = parse_op(optarg);
+			break;
+		case 's':
+			o->p.size = parse_num("--size", optarg, true, 1, XFER_MAX_SIZE);
+			break;
+		case 'n':
+			o->p.iters = parse_num("--iters", optarg, false, 1,
+					       XFER_MAX_ITERS);
+			break;
+		case 't':
+			o->p.depth = parse_num("--depth", optarg, false, 1,
+					       XFER_MAX_DEPTH);
+			break;
+		case 'x':
+			o->gid_index = parse_num("--gid-index", optarg, false,
+						 0, 255);
+			break;
+		case 'm':
+			o->p.mtu = parse_mtu(optarg);
+			break;
+		case OPT_MEM:
+			o->mem = xfer_buf_ops_find(optarg);
+			if (!o->mem)
+				xfer_die_usage("unknown --mem '%s': use %s",
+					       optarg, xfer_buf_ops_names());
+			break;
+		case OPT_SERVER:
+			server = true;
+			break;
+		case OPT_CLIENT:
+			o->host = optarg;
+			break;
+		case 'p':
+			parse_num("--port", optarg, false, 1, 65535);
+			o->port = optarg;
+			break;
+		case OPT_BUSY:
+			o->busy_poll = true;
+			break;
+		case 'q':
+			xfer_quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case ':':
+			xfer_die_usage("option '%s' needs an argument",
+				       opt_name(argv[optind - 1], optopt));
+		default:
+			xfer_die_usage("unknown option '%s'",
+				       opt_name(argv[optind - 1], optopt));
+		}
+	}
+	if (optind < argc)
+		xfer_die_usage("unexpected argument '%s'", argv[optind]);
+	if (server && o->host)
+		xfer_die_usage("--server and --client exclude each other");
+	o->mode = server ? XFER_SERVER : o->host ? XFER_CLIENT : XFER_LOOPBACK;
+}
+
+/* The server takes its parameters from the wire: check them like argv. */
+void xfer_check_params(const struct xfer_params *p)
+{
+	if (p->op >= XFER_OP_COUNT || !p->size || p->size > XFER_MAX_SIZE ||
+	    !p->iters || p->iters > XFER_MAX_ITERS || !p->depth ||
+	    p->depth > XFER_MAX_DEPTH || !xfer_mtu_bytes(p->mtu))
+		xfer_die("client sent invalid parameters (op %u size %" PRIu64 " iters %" PRIu64 " depth %u mtu %u)",
+			 p->op, p->size, p->iters, p->depth, p->mtu);
+}
