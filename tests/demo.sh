@@ -7,7 +7,7 @@ build=${BUILD:-$top/build}
 make -C "$top/tests/verbs" --no-print-directory >/dev/null || exit 1
 dir=$build/results/demo
 rm -rf "$dir"
-"$top/kernel/run-guest.sh" --backend uml --timeout 600 --quiet \
+"$top/kernel/run-guest.sh" --backend uml --flavor "${FLAVOR:-bench}" --timeout 600 --quiet \
 	--results "$dir" -- bash "$top/tests/guest/demo-job.sh"
 rc=$?
 cat "$dir/output.log"

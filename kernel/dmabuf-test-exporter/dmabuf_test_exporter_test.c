@@ -7,11 +7,13 @@
 
 #include <kunit/device.h>
 #include <kunit/test.h>
+#include <linux/delay.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/file.h>
 #include <linux/iosys-map.h>
+#include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/scatterlist.h>
@@ -592,6 +594,74 @@ static void dte_test_release_signals_fence(struct kunit *test)
 	dma_fence_put(fence);
 }
 
+struct dte_test_mover {
+	struct dma_buf *dmabuf;
+	unsigned int moves;
+	unsigned int evictions;
+	int err;
+};
+
+static int dte_test_mover_fn(void *data)
+{
+	struct dte_test_mover *mover = data;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; !kthread_should_stop(); i++) {
+		if (i % 3 == 2) {
+			ret = dte_buffer_evict(mover->dmabuf);
+			mover->evictions += !ret;
+		} else {
+			ret = dte_buffer_move(mover->dmabuf,
+					      i % 2 ? DTE_MOVE_WAIT : 0);
+			mover->moves += !ret;
+		}
+		if (ret && !mover->err)
+			mover->err = ret;
+		usleep_range(50, 150);
+	}
+	return 0;
+}
+
+/* An importer refaulting while another thread moves and evicts. */
+static void dte_test_concurrent_importer(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct dte_test_mover mover = { .dmabuf = imp->dmabuf };
+	struct task_struct *thread;
+	struct dte_stats stats;
+	struct sg_table *sgt;
+	int i;
+
+	dte_test_fill(test, imp->dmabuf, 21);
+	KUNIT_ASSERT_EQ(test, dte_buffer_set_fence_delay(imp->dmabuf, 100), 0);
+	thread = kthread_run(dte_test_mover_fn, &mover, "dte-test-mover");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(thread));
+
+	for (i = 0; i < 100; i++) {
+		sgt = dte_test_map(imp->attach);
+		KUNIT_EXPECT_FALSE(test, IS_ERR_OR_NULL(sgt));
+		if (IS_ERR_OR_NULL(sgt))
+			break;
+		KUNIT_EXPECT_GT(test, dte_test_wait_kernel_fences(imp->dmabuf),
+				0);
+		KUNIT_EXPECT_TRUE(test, dte_test_check(test, imp->dmabuf, 21));
+		dte_test_unmap(imp->attach, sgt);
+	}
+	kthread_stop(thread);
+
+	KUNIT_EXPECT_EQ(test, mover.err, 0);
+	KUNIT_EXPECT_GT(test, mover.moves, 0);
+	stats = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, stats.moves, mover.moves);
+	KUNIT_EXPECT_EQ(test, stats.evictions, mover.evictions);
+	KUNIT_EXPECT_EQ(test, imp->notified, mover.moves + mover.evictions);
+	KUNIT_EXPECT_EQ(test, imp->notified_unlocked, 0);
+	KUNIT_EXPECT_EQ(test, stats.maps, stats.unmaps);
+	KUNIT_EXPECT_EQ(test, stats.vmaps, stats.vunmaps);
+	KUNIT_EXPECT_TRUE(test, dte_test_check(test, imp->dmabuf, 21));
+}
+
 static struct kunit_case dte_test_cases[] = {
 	KUNIT_CASE(dte_test_create_validation),
 	KUNIT_CASE(dte_test_bad_requests),
@@ -607,6 +677,7 @@ static struct kunit_case dte_test_cases[] = {
 	KUNIT_CASE(dte_test_vmap_iomem),
 	KUNIT_CASE(dte_test_move_wait),
 	KUNIT_CASE(dte_test_release_signals_fence),
+	KUNIT_CASE(dte_test_concurrent_importer),
 	{}
 };
 
@@ -616,6 +687,7 @@ static struct kunit_suite dte_test_suite = {
 	.exit = dte_test_exit,
 	.test_cases = dte_test_cases,
 };
+
 kunit_test_suite(dte_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests of dmabuf_test_exporter, as a dynamic importer");

@@ -23,10 +23,10 @@
 
 #include "dte_internal.h"
 
-/* The copy fence of a buffer: its lock lives as long as the fence does. */
+/* The copy fence of a buffer. */
 struct dte_fence {
 	struct dma_fence base;
-	spinlock_t lock;
+	spinlock_t lock;	/* the fence's; lives exactly as long */
 };
 
 /*

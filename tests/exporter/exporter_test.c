@@ -15,7 +15,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
-#include <stdint.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,37 +30,18 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define SKIPPED 2
+typedef __u8 u8;
+typedef __u32 u32;
+typedef __u64 u64;
 
 static int dev_fd = -1;
 static long page_size;
 static char why[512];
 
-/* Record why a case failed; returns -1 for "return fail(...)". */
-__attribute__((format(printf, 1, 2)))
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-#define CHECK(cond, ...) do {				\
-	if (!(cond))					\
-		return fail(__VA_ARGS__);		\
-} while (0)
-
-/* CALL returns 0 or an errno; expect exactly WANT. */
-#define EXPECT_ERR(call, want) do {					\
-	int _got = (call);						\
-	if (_got != (want))						\
-		return fail("%s: got %s, want %s", #call,		\
-			    errname(_got), errname(want));		\
-} while (0)
-
-#define EXPECT_OK(call) EXPECT_ERR(call, 0)
+/* Record why a case failed; -1, for "return fail(...)". */
+#define fail(...) (snprintf(why, sizeof(why), __VA_ARGS__), -1)
+/* The same for a case that cannot run here. */
+#define skip(...) (snprintf(why, sizeof(why), __VA_ARGS__), SKIPPED)
 
 static const char *errname(int err)
 {
@@ -84,12 +65,23 @@ static const char *errname(int err)
 	return s;
 }
 
+/* 0 if a call that returns 0 or an errno returned @want, else fail(). */
+static int expect_err(int got, int want, const char *call)
+{
+	if (got == want)
+		return 0;
+	return fail("%s: got %s, want %s", call, errname(got), errname(want));
+}
+
+#define EXPECT_ERR(call, want) expect_err((call), (want), #call)
+#define EXPECT_OK(call) expect_err((call), 0, #call)
+
 static int xioctl(unsigned long cmd, void *arg)
 {
 	return ioctl(dev_fd, cmd, arg) ? errno : 0;
 }
 
-static int dte_create(uint64_t size, uint32_t flags, int *fd)
+static int dte_create(u64 size, u32 flags, int *fd)
 {
 	struct dte_create c = { .size = size, .flags = flags, .fd = -1 };
 	int err = xioctl(DTE_IOC_CREATE, &c);
@@ -98,14 +90,14 @@ static int dte_create(uint64_t size, uint32_t flags, int *fd)
 	return err;
 }
 
-static int buf_op(unsigned long cmd, int fd, uint32_t flags)
+static int buf_op(unsigned long cmd, int fd, u32 flags)
 {
 	struct dte_buf_op op = { .fd = fd, .flags = flags };
 
 	return xioctl(cmd, &op);
 }
 
-static int dte_move(int fd, uint32_t flags)
+static int dte_move(int fd, u32 flags)
 {
 	return buf_op(DTE_IOC_MOVE, fd, flags);
 }
@@ -120,7 +112,7 @@ static int dte_revoke(int fd)
 	return buf_op(DTE_IOC_REVOKE, fd, 0);
 }
 
-static int dte_fail_maps(int fd, uint32_t count, int32_t error, uint32_t pad)
+static int dte_fail_maps(int fd, u32 count, __s32 error, u32 pad)
 {
 	struct dte_fail_maps f = {
 		.fd = fd, .count = count, .error = error, .pad = pad,
@@ -129,7 +121,7 @@ static int dte_fail_maps(int fd, uint32_t count, int32_t error, uint32_t pad)
 	return xioctl(DTE_IOC_FAIL_MAPS, &f);
 }
 
-static int dte_fence_delay(int fd, uint32_t delay_us)
+static int dte_fence_delay(int fd, u32 delay_us)
 {
 	struct dte_fence_delay d = { .fd = fd, .delay_us = delay_us };
 
@@ -173,12 +165,12 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static uint8_t pattern(size_t i, unsigned int seed)
+static u8 pattern(size_t i, unsigned int seed)
 {
-	return (uint8_t)(i * 131 + (i >> 10) * 7 + seed);
+	return (u8)(i * 131 + (i >> 10) * 7 + seed);
 }
 
-static void fill(volatile uint8_t *p, size_t len, unsigned int seed)
+static void fill(u8 *p, size_t len, unsigned int seed)
 {
 	size_t i;
 
@@ -187,7 +179,7 @@ static void fill(volatile uint8_t *p, size_t len, unsigned int seed)
 }
 
 /* 0 if every byte matches, else fail() with the first difference. */
-static int verify(const volatile uint8_t *p, size_t len, unsigned int seed)
+static int verify(const u8 *p, size_t len, unsigned int seed)
 {
 	size_t i;
 
@@ -203,20 +195,34 @@ static void *map_buf(int fd, size_t len, int flags, off_t off)
 	return mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, off);
 }
 
+#define STAT(f) { #f, offsetof(struct dte_stats, f) }
+static const struct {
+	const char *name;
+	size_t offset;
+} stat_u64[] = {
+	STAT(attachments), STAT(dynamic_attachments), STAT(maps),
+	STAT(unmaps), STAT(vmaps), STAT(vunmaps), STAT(pins), STAT(moves),
+	STAT(evictions), STAT(injected_map_failures), STAT(nr_pages),
+	STAT(generation),
+};
+
 /* Stats must be equal after a refused request. */
 static int same_stats(const struct dte_stats *a, const struct dte_stats *b)
 {
-	if (!(!memcmp(a, b, sizeof(*a))))
-		return fail(
-			    "state changed: generation %llu->%llu moves %llu->%llu evictions %llu->%llu nr_pages %llu->%llu revoked %u->%u evicted %u->%u",
-			    (unsigned long long)a->generation,
-			    (unsigned long long)b->generation,
-			    (unsigned long long)a->moves, (unsigned long long)b->moves,
-			    (unsigned long long)a->evictions,
-			    (unsigned long long)b->evictions,
-			    (unsigned long long)a->nr_pages,
-			    (unsigned long long)b->nr_pages, a->revoked, b->revoked,
-			    a->evicted, b->evicted);
+	unsigned int i;
+	u64 x, y;
+
+	for (i = 0; i < ARRAY_SIZE(stat_u64); i++) {
+		memcpy(&x, (const char *)a + stat_u64[i].offset, sizeof(x));
+		memcpy(&y, (const char *)b + stat_u64[i].offset, sizeof(y));
+		if (x != y)
+			return fail("state changed: %s %llu -> %llu",
+				    stat_u64[i].name, (unsigned long long)x,
+				    (unsigned long long)y);
+	}
+	if (a->revoked != b->revoked || a->evicted != b->evicted)
+		return fail("state changed: revoked %u -> %u, evicted %u -> %u",
+			    a->revoked, b->revoked, a->evicted, b->evicted);
 	return 0;
 }
 
@@ -229,7 +235,7 @@ static void on_sigbus(int sig)
 }
 
 /* Whether touching *p raises SIGBUS. */
-static bool touch_sigbus(volatile uint8_t *p, bool write)
+static bool touch_sigbus(u8 *p, bool write)
 {
 	struct sigaction sa = { .sa_handler = on_sigbus }, old;
 	bool faulted = false;
@@ -237,10 +243,11 @@ static bool touch_sigbus(volatile uint8_t *p, bool write)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGBUS, &sa, &old);
 	if (sigsetjmp(sigbus_jmp, 1) == 0) {
+		/* Atomics: the compiler may not drop the access. */
 		if (write)
-			*p = 0x5a;
+			__atomic_store_n(p, 0x5a, __ATOMIC_RELAXED);
 		else
-			(void)*p;
+			(void)__atomic_load_n(p, __ATOMIC_RELAXED);
 	} else {
 		faulted = true;
 	}
@@ -258,10 +265,10 @@ static int case_create(void)
 
 	if (EXPECT_OK(dte_create(1, 0, &fd)))
 		return -1;
-	if (!(fd >= 0))
+	if (fd < 0)
 		return fail("no fd");
 	end = lseek(fd, 0, SEEK_END);
-	if (!(end == page_size))
+	if (end != page_size)
 		return fail("size 1 gave %lld bytes, want %ld",
 			    (long long)end, page_size);
 	fl = fcntl(fd, F_GETFD);
@@ -275,8 +282,7 @@ static int case_create(void)
 	if (!(st.nr_pages == 1 && st.generation == 0 && st.moves == 0 &&
 	      st.evictions == 0 && st.attachments == 0 && st.maps == 0 &&
 	      st.vmaps == 0 && st.pins == 0 && !st.revoked && !st.evicted))
-		return fail(
-			    "fresh buffer has nr_pages %llu generation %llu",
+		return fail("fresh buffer has nr_pages %llu generation %llu",
 			    (unsigned long long)st.nr_pages,
 			    (unsigned long long)st.generation);
 	close(fd);
@@ -285,7 +291,7 @@ static int case_create(void)
 		return -1;
 	if (EXPECT_OK(dte_stats(fd, &st)))
 		return -1;
-	if (!(st.nr_pages == 2))
+	if (st.nr_pages != 2)
 		return fail("size page+1 gave %llu pages",
 			    (unsigned long long)st.nr_pages);
 	close(fd);
@@ -294,7 +300,7 @@ static int case_create(void)
 		return -1;
 	if (EXPECT_OK(dte_stats(fd, &st)))
 		return -1;
-	if (!(st.nr_pages == 5))
+	if (st.nr_pages != 5)
 		return fail("5 pages gave %llu",
 			    (unsigned long long)st.nr_pages);
 	close(fd);
@@ -306,23 +312,21 @@ static int case_create_iomem(void)
 {
 	size_t len = 5 * page_size;
 	struct dte_stats st;
-	uint8_t *p;
+	u8 *p;
 	int fd, err;
 
 	err = dte_create(len, DTE_CREATE_IOMEM, &fd);
-	if (err == EOPNOTSUPP) {
-		fail("I/O memory accessors cannot reach RAM on this kernel (UML)");
-		return SKIPPED;
-	}
+	if (err == EOPNOTSUPP)
+		return skip("I/O memory accessors cannot reach RAM here (UML)");
 	if (EXPECT_OK(err))
 		return -1;
 	if (EXPECT_OK(dte_stats(fd, &st)))
 		return -1;
-	if (!(st.nr_pages == 5))
+	if (st.nr_pages != 5)
 		return fail("5 pages gave %llu",
 			    (unsigned long long)st.nr_pages);
 	p = map_buf(fd, len, MAP_SHARED, 0);
-	if (!(p != MAP_FAILED))
+	if (p == MAP_FAILED)
 		return fail("mmap: %s", strerror(errno));
 	fill(p, len, 12);
 	if (EXPECT_OK(dte_move(fd, 0)))
@@ -336,12 +340,12 @@ static int case_create_iomem(void)
 
 static int case_create_invalid(void)
 {
-	static const struct { uint64_t size; uint32_t flags; } bad[] = {
+	static const struct { u64 size; u32 flags; } bad[] = {
 		{ 0, 0 },
 		{ DTE_MAX_SIZE + 1, 0 },
 		{ DTE_MAX_SIZE + 4096, 0 },
-		{ UINT64_MAX, 0 },
-		{ UINT64_MAX - 100, 0 },
+		{ (u64)-1, 0 },
+		{ (u64)-1 - 100, 0 },
 		{ 4096, 1U << 1 },
 		{ 4096, 1U << 31 },
 		{ 4096, ~0U },
@@ -355,7 +359,7 @@ static int case_create_invalid(void)
 
 		if (!err)
 			close(fd);
-		if (!(err == EINVAL))
+		if (err != EINVAL)
 			return fail("size %llu flags 0x%x: got %s, want EINVAL",
 				    (unsigned long long)bad[i].size, bad[i].flags,
 				    errname(err));
@@ -382,7 +386,7 @@ static int case_regular_file(void)
 
 	if (fd < 0)
 		fd = memfd_create("dte-regular", MFD_CLOEXEC);
-	if (!(fd >= 0))
+	if (fd < 0)
 		return fail("no regular file: %s", strerror(errno));
 	ret = all_buf_ioctls(fd, EINVAL);
 	close(fd);
@@ -400,17 +404,15 @@ static int case_foreign_dmabuf(void)
 	int memfd, udev, fd, ret;
 
 	udev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
-	if (udev < 0) {
-		fail("/dev/udmabuf: %s", strerror(errno));
-		return SKIPPED;
-	}
+	if (udev < 0)
+		return skip("/dev/udmabuf: %s", strerror(errno));
 	memfd = memfd_create("dte-foreign", MFD_ALLOW_SEALING | MFD_CLOEXEC);
-	if (!(memfd >= 0))
+	if (memfd < 0)
 		return fail("memfd_create: %s", strerror(errno));
-	if (!(!ftruncate(memfd, 2 * page_size)))
+	if (ftruncate(memfd, 2 * page_size))
 		return fail("ftruncate: %s",
 			    strerror(errno));
-	if (!(!fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK)))
+	if (fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK))
 		return fail("F_ADD_SEALS: %s",
 			    strerror(errno));
 	uc.memfd = memfd;
@@ -418,7 +420,7 @@ static int case_foreign_dmabuf(void)
 	fd = ioctl(udev, UDMABUF_CREATE, &uc);
 	close(udev);
 	close(memfd);
-	if (!(fd >= 0))
+	if (fd < 0)
 		return fail("UDMABUF_CREATE: %s", strerror(errno));
 	ret = all_buf_ioctls(fd, EINVAL);
 	close(fd);
@@ -467,7 +469,7 @@ static int case_fail_maps(void)
 		return -1;
 	if (EXPECT_ERR(dte_fail_maps(fd, 1, 4096, 0), EINVAL))
 		return -1;
-	if (EXPECT_ERR(dte_fail_maps(fd, 1, INT32_MAX, 0), EINVAL))
+	if (EXPECT_ERR(dte_fail_maps(fd, 1, 0x7fffffff, 0), EINVAL))
 		return -1;
 	if (EXPECT_ERR(dte_fail_maps(fd, 1, EIO, 1), EINVAL))
 		return -1;
@@ -484,7 +486,7 @@ static int case_fail_maps(void)
 		return -1;
 	if (EXPECT_OK(dte_fail_maps(fd, 1, 1, 0)))
 		return -1;
-	if (EXPECT_OK(dte_fail_maps(fd, UINT32_MAX, EIO, 0)))
+	if (EXPECT_OK(dte_fail_maps(fd, (u32)-1, EIO, 0)))
 		return -1;
 	if (EXPECT_OK(dte_fail_maps(fd, 0, EIO, 0)))
 		return -1;
@@ -493,8 +495,7 @@ static int case_fail_maps(void)
 		return -1;
 	close(fd);
 	if (!(after.injected_map_failures == 0 && after.maps == 0))
-		return fail(
-			    "injected_map_failures %llu without any importer",
+		return fail("injected_map_failures %llu without any importer",
 			    (unsigned long long)after.injected_map_failures);
 	return 0;
 }
@@ -510,7 +511,7 @@ static int case_fence_delay_invalid(void)
 		return -1;
 	if (EXPECT_ERR(dte_fence_delay(fd, DTE_MAX_FENCE_DELAY_US + 1), EINVAL))
 		return -1;
-	if (EXPECT_ERR(dte_fence_delay(fd, UINT32_MAX), EINVAL))
+	if (EXPECT_ERR(dte_fence_delay(fd, (u32)-1), EINVAL))
 		return -1;
 	if (EXPECT_OK(dte_stats(fd, &after)))
 		return -1;
@@ -542,7 +543,7 @@ static int case_stats_pad(void)
 
 static int case_unknown_ioctl(void)
 {
-	struct { uint64_t a, b, c; } big = { 0 };
+	struct { u64 a, b, c; } big = { 0 };
 	struct dte_stats st;
 	int fd;
 
@@ -580,13 +581,13 @@ static int case_mmap_move(void)
 {
 	size_t len = 16 * page_size;
 	struct dte_stats st;
-	uint8_t *p;
+	u8 *p;
 	int fd;
 
 	if (EXPECT_OK(dte_create(len, 0, &fd)))
 		return -1;
 	p = map_buf(fd, len, MAP_SHARED, 0);
-	if (!(p != MAP_FAILED))
+	if (p == MAP_FAILED)
 		return fail("mmap: %s", strerror(errno));
 	fill(p, len, 1);
 
@@ -597,8 +598,7 @@ static int case_mmap_move(void)
 	if (EXPECT_OK(dte_stats(fd, &st)))
 		return -1;
 	if (!(st.moves == 1 && st.generation == 1 && st.nr_pages == 16))
-		return fail(
-			    "after a move: moves %llu generation %llu",
+		return fail("after a move: moves %llu generation %llu",
 			    (unsigned long long)st.moves,
 			    (unsigned long long)st.generation);
 
@@ -619,8 +619,7 @@ static int case_mmap_move(void)
 	if (EXPECT_OK(dte_stats(fd, &st)))
 		return -1;
 	if (!(st.moves == 5 && st.generation == 5))
-		return fail(
-			    "after 5 moves: moves %llu generation %llu",
+		return fail("after 5 moves: moves %llu generation %llu",
 			    (unsigned long long)st.moves,
 			    (unsigned long long)st.generation);
 	munmap(p, len);
@@ -631,16 +630,16 @@ static int case_mmap_move(void)
 static int case_mmap_fresh_zeroed(void)
 {
 	size_t len = 8 * page_size, i;
-	uint8_t *p;
+	u8 *p;
 	int fd;
 
 	if (EXPECT_OK(dte_create(len, 0, &fd)))
 		return -1;
 	p = map_buf(fd, len, MAP_SHARED, 0);
-	if (!(p != MAP_FAILED))
+	if (p == MAP_FAILED)
 		return fail("mmap: %s", strerror(errno));
 	for (i = 0; i < len; i++)
-		if (!(!p[i]))
+		if (p[i])
 			return fail("byte %zu of a new buffer is 0x%02x", i, p[i]);
 	munmap(p, len);
 	close(fd);
@@ -650,34 +649,31 @@ static int case_mmap_fresh_zeroed(void)
 static int case_mmap_offset(void)
 {
 	size_t len = 8 * page_size;
-	uint8_t *whole, *part;
+	u8 *whole, *part;
 	int fd;
 
 	if (EXPECT_OK(dte_create(len, 0, &fd)))
 		return -1;
 	whole = map_buf(fd, len, MAP_SHARED, 0);
-	if (!(whole != MAP_FAILED))
+	if (whole == MAP_FAILED)
 		return fail("mmap: %s", strerror(errno));
 	part = map_buf(fd, 3 * page_size, MAP_SHARED, 2 * page_size);
-	if (!(part != MAP_FAILED))
+	if (part == MAP_FAILED)
 		return fail("mmap at offset: %s", strerror(errno));
 	fill(whole, len, 9);
 	if (EXPECT_OK(dte_move(fd, 0)))
 		return -1;
-	if (!(!memcmp(part, whole + 2 * page_size, 3 * page_size)))
-		return fail(
-			    "offset mapping differs from the whole mapping after a move");
+	if (memcmp(part, whole + 2 * page_size, 3 * page_size))
+		return fail("offset mapping differs from the whole mapping after a move");
 	part[5] = 0xa5;
 	if (EXPECT_OK(dte_move(fd, DTE_MOVE_WAIT)))
 		return -1;
-	if (!(whole[2 * page_size + 5] == 0xa5))
-		return fail(
-			    "a write through the offset mapping was lost");
+	if (whole[2 * page_size + 5] != 0xa5)
+		return fail("a write through the offset mapping was lost");
 	/* Past the end of the buffer: refused by the dma-buf core. */
 	if (!(map_buf(fd, 2 * page_size, MAP_SHARED, 7 * page_size) ==
 	      MAP_FAILED && errno == EINVAL))
-		return fail(
-			    "mapping past the end: %s", strerror(errno));
+		return fail("mapping past the end: %s", strerror(errno));
 	munmap(part, 3 * page_size);
 	munmap(whole, len);
 	close(fd);
@@ -694,8 +690,7 @@ static int case_mmap_private(void)
 	p = map_buf(fd, page_size, MAP_PRIVATE, 0);
 	close(fd);
 	if (!(p == MAP_FAILED && errno == EINVAL))
-		return fail(
-			    "MAP_PRIVATE: %s, want EINVAL",
+		return fail("MAP_PRIVATE: %s, want EINVAL",
 			    p == MAP_FAILED ? strerror(errno) : "mapped");
 	return 0;
 }
@@ -705,13 +700,13 @@ static int case_move_delayed_fault(void)
 	size_t len = 4 * page_size;
 	const unsigned int delay_ms = 200;
 	double start, took;
-	uint8_t *p;
+	u8 *p;
 	int fd;
 
 	if (EXPECT_OK(dte_create(len, 0, &fd)))
 		return -1;
 	p = map_buf(fd, len, MAP_SHARED, 0);
-	if (!(p != MAP_FAILED))
+	if (p == MAP_FAILED)
 		return fail("mmap: %s", strerror(errno));
 	fill(p, len, 4);
 	if (EXPECT_OK(dte_fence_delay(fd, delay_ms * 1000)))
@@ -723,7 +718,7 @@ static int case_move_delayed_fault(void)
 	if (verify(p, len, 4))
 		return -1;
 	took = now_ms() - start;
-	if (!(took >= delay_ms))
+	if (took < delay_ms)
 		return fail("first touch after the move took %.1f ms, fence delay is %u ms",
 			    took, delay_ms);
 	munmap(p, len);
@@ -745,10 +740,10 @@ static int case_move_wait_delay(void)
 	if (EXPECT_OK(dte_move(fd, DTE_MOVE_WAIT)))
 		return -1;
 	took = now_ms() - start;
-	if (!(took >= delay_ms))
+	if (took < delay_ms)
 		return fail("MOVE_WAIT took %.1f ms, fence delay is %u ms",
 			    took, delay_ms);
-	if (!(took < 30000))
+	if (took >= 30000)
 		return fail("MOVE_WAIT took %.1f ms", took);
 
 	/* Without MOVE_WAIT the ioctl does not wait. */
@@ -756,7 +751,7 @@ static int case_move_wait_delay(void)
 	if (EXPECT_OK(dte_move(fd, 0)))
 		return -1;
 	took = now_ms() - start;
-	if (!(took < delay_ms))
+	if (took >= delay_ms)
 		return fail("MOVE without WAIT took %.1f ms", took);
 
 	if (EXPECT_OK(dte_fence_delay(fd, 0)))
@@ -769,13 +764,13 @@ static int case_evict_mmap(void)
 {
 	size_t len = 8 * page_size;
 	struct dte_stats st;
-	uint8_t *p;
+	u8 *p;
 	int fd;
 
 	if (EXPECT_OK(dte_create(len, 0, &fd)))
 		return -1;
 	p = map_buf(fd, len, MAP_SHARED, 0);
-	if (!(p != MAP_FAILED))
+	if (p == MAP_FAILED)
 		return fail("mmap: %s", strerror(errno));
 	fill(p, len, 5);
 
@@ -785,8 +780,7 @@ static int case_evict_mmap(void)
 		return -1;
 	if (!(st.evicted == 1 && st.nr_pages == 0 && st.evictions == 1 &&
 	      st.generation == 1))
-		return fail(
-			    "after evict: evicted %u nr_pages %llu evictions %llu generation %llu",
+		return fail("after evict: evicted %u nr_pages %llu evictions %llu generation %llu",
 			    st.evicted, (unsigned long long)st.nr_pages,
 			    (unsigned long long)st.evictions,
 			    (unsigned long long)st.generation);
@@ -797,8 +791,7 @@ static int case_evict_mmap(void)
 	if (EXPECT_OK(dte_stats(fd, &st)))
 		return -1;
 	if (!(st.evictions == 1 && st.generation == 1))
-		return fail(
-			    "second evict: evictions %llu generation %llu",
+		return fail("second evict: evictions %llu generation %llu",
 			    (unsigned long long)st.evictions,
 			    (unsigned long long)st.generation);
 
@@ -809,8 +802,7 @@ static int case_evict_mmap(void)
 		return -1;
 	if (!(st.evicted == 0 && st.nr_pages == 8 && st.generation == 2 &&
 	      st.moves == 0))
-		return fail(
-			    "after restore: evicted %u nr_pages %llu generation %llu moves %llu",
+		return fail("after restore: evicted %u nr_pages %llu generation %llu moves %llu",
 			    st.evicted, (unsigned long long)st.nr_pages,
 			    (unsigned long long)st.generation,
 			    (unsigned long long)st.moves);
@@ -825,8 +817,7 @@ static int case_evict_mmap(void)
 		return -1;
 	if (!(st.evicted == 0 && st.nr_pages == 8 && st.moves == 1 &&
 	      st.generation == 4))
-		return fail(
-			    "move after evict: evicted %u nr_pages %llu moves %llu generation %llu",
+		return fail("move after evict: evicted %u nr_pages %llu moves %llu generation %llu",
 			    st.evicted, (unsigned long long)st.nr_pages,
 			    (unsigned long long)st.moves,
 			    (unsigned long long)st.generation);
@@ -839,7 +830,7 @@ static int case_evict_mmap(void)
 	if (EXPECT_OK(dte_evict(fd)))
 		return -1;
 	p[0] = 0x42;
-	if (!(p[0] == 0x42))
+	if (p[0] != 0x42)
 		return fail("write after restore lost");
 	p[0] = pattern(0, 6);
 	if (verify(p, len, 6))
@@ -853,31 +844,29 @@ static int case_revoke(void)
 {
 	size_t len = 4 * page_size;
 	struct dte_stats before, after;
-	uint8_t *p, *q;
+	u8 *p, *q;
 	int fd;
 
 	if (EXPECT_OK(dte_create(len, 0, &fd)))
 		return -1;
 	p = map_buf(fd, len, MAP_SHARED, 0);
-	if (!(p != MAP_FAILED))
+	if (p == MAP_FAILED)
 		return fail("mmap: %s", strerror(errno));
 	fill(p, len, 7);
-	if (!(!touch_sigbus(p, false)))
+	if (touch_sigbus(p, false))
 		return fail("SIGBUS before revoke");
 
 	if (EXPECT_OK(dte_revoke(fd)))
 		return -1;
-	if (!(touch_sigbus(p, false)))
+	if (!touch_sigbus(p, false))
 		return fail("no SIGBUS reading a revoked buffer");
-	if (!(touch_sigbus(p + len - 1, true)))
-		return fail(
-			    "no SIGBUS writing a revoked buffer");
+	if (!touch_sigbus(p + len - 1, true))
+		return fail("no SIGBUS writing a revoked buffer");
 
 	if (EXPECT_OK(dte_stats(fd, &before)))
 		return -1;
 	if (!(before.revoked == 1 && before.nr_pages == 0))
-		return fail(
-			    "after revoke: revoked %u nr_pages %llu", before.revoked,
+		return fail("after revoke: revoked %u nr_pages %llu", before.revoked,
 			    (unsigned long long)before.nr_pages);
 	if (EXPECT_ERR(dte_move(fd, 0), ENODEV))
 		return -1;
@@ -902,9 +891,9 @@ static int case_revoke(void)
 
 	/* A new mapping of a revoked buffer faults too. */
 	q = map_buf(fd, page_size, MAP_SHARED, 0);
-	if (!(q != MAP_FAILED))
+	if (q == MAP_FAILED)
 		return fail("mmap after revoke: %s", strerror(errno));
-	if (!(touch_sigbus(q, false)))
+	if (!touch_sigbus(q, false))
 		return fail("no SIGBUS on a new mapping");
 	munmap(q, page_size);
 	munmap(p, len);
@@ -915,16 +904,16 @@ static int case_revoke(void)
 static int case_close_after_mmap(void)
 {
 	size_t len = 6 * page_size;
-	uint8_t *p;
+	u8 *p;
 	int fd, ctl;
 
 	if (EXPECT_OK(dte_create(len, 0, &fd)))
 		return -1;
 	p = map_buf(fd, len, MAP_SHARED, 0);
-	if (!(p != MAP_FAILED))
+	if (p == MAP_FAILED)
 		return fail("mmap: %s", strerror(errno));
 	ctl = dup(fd);
-	if (!(ctl >= 0))
+	if (ctl < 0)
 		return fail("dup: %s", strerror(errno));
 	close(fd);
 	fill(p, len, 8);
@@ -947,7 +936,7 @@ static int case_many_buffers(void)
 	int fds[64], i, n;
 
 	for (n = 0; n < 64; n++)
-		if (dte_create((n + 1) * page_size, n & 1, &fds[n]))
+		if (dte_create((n + 1) * page_size, 0, &fds[n]))
 			break;
 	for (i = 0; i < n; i++) {
 		if (i % 3 == 0)
@@ -956,8 +945,73 @@ static int case_many_buffers(void)
 			dte_evict(fds[i]);
 		close(fds[i]);
 	}
-	if (!(n == 64))
+	if (n != 64)
 		return fail("only %d buffers", n);
+	return 0;
+}
+
+static void on_sigalrm(int sig)
+{
+	(void)sig;
+}
+
+/* A signal ends MOVE_WAIT's wait with EINTR; the move itself is done. */
+static int case_move_wait_eintr(void)
+{
+	struct sigaction sa = { .sa_handler = on_sigalrm }, old;
+	struct dte_stats st;
+	double start, took;
+	int fd, err;
+
+	if (EXPECT_OK(dte_create(page_size, 0, &fd)))
+		return -1;
+	if (EXPECT_OK(dte_fence_delay(fd, 3000000)))
+		return -1;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old);
+	start = now_ms();
+	ualarm(200000, 0);
+	err = dte_move(fd, DTE_MOVE_WAIT);
+	took = now_ms() - start;
+	ualarm(0, 0);
+	sigaction(SIGALRM, &old, NULL);
+	if (EXPECT_ERR(err, EINTR))
+		return -1;
+	if (took >= 2500)
+		return fail("MOVE_WAIT returned only after %.1f ms", took);
+	if (EXPECT_OK(dte_stats(fd, &st)))
+		return -1;
+	if (st.moves != 1 || st.generation != 1)
+		return fail("interrupted move: moves %llu generation %llu",
+			    (unsigned long long)st.moves,
+			    (unsigned long long)st.generation);
+	close(fd);
+	return 0;
+}
+
+/*
+ * Closing a buffer whose copy fence is delayed by a minute must signal the
+ * fence at once; otherwise unloading the module at the end would wait.
+ */
+static int case_close_with_delayed_fence(void)
+{
+	u8 *p;
+	int fd;
+
+	if (EXPECT_OK(dte_create(2 * page_size, 0, &fd)))
+		return -1;
+	p = map_buf(fd, 2 * page_size, MAP_SHARED, 0);
+	if (p == MAP_FAILED)
+		return fail("mmap: %s", strerror(errno));
+	fill(p, 2 * page_size, 13);
+	munmap(p, 2 * page_size);
+	if (EXPECT_OK(dte_fence_delay(fd, DTE_MAX_FENCE_DELAY_US)))
+		return -1;
+	if (EXPECT_OK(dte_move(fd, 0)))
+		return -1;
+	if (EXPECT_OK(dte_move(fd, 0)))
+		return -1;
+	close(fd);
 	return 0;
 }
 
@@ -1004,21 +1058,20 @@ static int case_concurrent(void)
 	pthread_t th[2];
 	struct dte_stats st;
 	unsigned int round, moves = 0;
-	uint8_t *p;
+	u8 *p;
 	int fd, i;
 
 	if (EXPECT_OK(dte_create(len, 0, &fd)))
 		return -1;
 	p = map_buf(fd, len, MAP_SHARED, 0);
-	if (!(p != MAP_FAILED))
+	if (p == MAP_FAILED)
 		return fail("mmap: %s", strerror(errno));
 	if (EXPECT_OK(dte_fence_delay(fd, 200)))
 		return -1;
 	for (i = 0; i < 2; i++) {
 		s[i] = (struct stress){ .fd = fd, .iterations = 400 };
-		if (!(!pthread_create(&th[i], NULL, stress_mover, &s[i])))
-			return fail(
-				    "pthread_create failed");
+		if (pthread_create(&th[i], NULL, stress_mover, &s[i]))
+			return fail("pthread_create failed");
 	}
 	for (round = 0; round < 200; round++) {
 		for (pg = 0; pg < len / page_size; pg++)
@@ -1034,16 +1087,16 @@ static int case_concurrent(void)
 		pthread_join(th[i], NULL);
 		moves += s[i].moves;
 	}
-	if (!(round == 200))
+	if (round != 200)
 		return fail("round %u: byte %zu is 0x%02x, want 0x%02x",
 			    round, pg, p[pg],
 			    (unsigned int)((round + pg / page_size) & 0xff));
-	if (!(!s[0].err && !s[1].err))
+	if (s[0].err && !s[1].err)
 		return fail("a mover failed: %s / %s",
 			    errname(s[0].err), errname(s[1].err));
 	if (EXPECT_OK(dte_stats(fd, &st)))
 		return -1;
-	if (!(st.moves == moves))
+	if (st.moves != moves)
 		return fail("moves %llu, threads counted %u",
 			    (unsigned long long)st.moves, moves);
 	munmap(p, len);
@@ -1074,10 +1127,12 @@ static const struct {
 	{ "mmap-private", case_mmap_private },
 	{ "move-delayed-fault", case_move_delayed_fault },
 	{ "move-wait-delay", case_move_wait_delay },
+	{ "move-wait-eintr", case_move_wait_eintr },
 	{ "evict-mmap", case_evict_mmap },
 	{ "revoke-sigbus", case_revoke },
 	{ "close-after-mmap", case_close_after_mmap },
 	{ "many-buffers", case_many_buffers },
+	{ "close-with-delayed-fence", case_close_with_delayed_fence },
 	{ "concurrent", case_concurrent },
 };
 

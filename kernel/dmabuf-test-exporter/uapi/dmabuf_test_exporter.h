@@ -23,8 +23,8 @@
 #define DTE_DEVICE_PATH "/dev/dmabuf_test_exporter"
 #define DTE_IOC_MAGIC 0xB5
 
-/* Largest buffer DTE_IOC_CREATE accepts, in bytes. */
-#define DTE_MAX_SIZE (1ULL << 30)
+/* Largest buffer DTE_IOC_CREATE accepts, in bytes: 1 GiB. */
+#define DTE_MAX_SIZE 0x40000000ULL
 /* Largest delay DTE_IOC_FENCE_DELAY accepts, in microseconds. */
 #define DTE_MAX_FENCE_DELAY_US 60000000U
 
@@ -44,7 +44,7 @@ struct dte_create {
  * vmap presents the buffer as I/O memory (struct iosys_map.is_iomem).
  * EOPNOTSUPP where I/O memory accessors cannot reach RAM (UML).
  */
-#define DTE_CREATE_IOMEM (1U << 0)
+#define DTE_CREATE_IOMEM 0x1U
 #define DTE_CREATE_FLAGS (DTE_CREATE_IOMEM)
 
 /**
@@ -58,7 +58,7 @@ struct dte_buf_op {
 };
 
 /* MOVE returns only once the copy fence has signalled */
-#define DTE_MOVE_WAIT (1U << 0)
+#define DTE_MOVE_WAIT 0x1U
 
 /**
  * struct dte_fail_maps - DTE_IOC_FAIL_MAPS argument
