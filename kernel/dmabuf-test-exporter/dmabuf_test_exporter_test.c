@@ -7,6 +7,7 @@
 
 #include <kunit/device.h>
 #include <kunit/test.h>
+#include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
@@ -596,18 +597,24 @@ static void dte_test_release_signals_fence(struct kunit *test)
 
 struct dte_test_mover {
 	struct dma_buf *dmabuf;
+	bool stop;
+	struct completion stopped;
 	unsigned int moves;
 	unsigned int evictions;
 	int err;
 };
 
+/*
+ * Stops on @stop rather than on kthread_stop(), which would interrupt a
+ * DTE_MOVE_WAIT in progress like a signal.
+ */
 static int dte_test_mover_fn(void *data)
 {
 	struct dte_test_mover *mover = data;
 	unsigned int i;
 	int ret;
 
-	for (i = 0; !kthread_should_stop(); i++) {
+	for (i = 0; !READ_ONCE(mover->stop); i++) {
 		if (i % 3 == 2) {
 			ret = dte_buffer_evict(mover->dmabuf);
 			mover->evictions += !ret;
@@ -620,6 +627,9 @@ static int dte_test_mover_fn(void *data)
 			mover->err = ret;
 		usleep_range(50, 150);
 	}
+	complete(&mover->stopped);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
 	return 0;
 }
 
@@ -633,6 +643,7 @@ static void dte_test_concurrent_importer(struct kunit *test)
 	struct sg_table *sgt;
 	int i;
 
+	init_completion(&mover.stopped);
 	dte_test_fill(test, imp->dmabuf, 21);
 	KUNIT_ASSERT_EQ(test, dte_buffer_set_fence_delay(imp->dmabuf, 100), 0);
 	thread = kthread_run(dte_test_mover_fn, &mover, "dte-test-mover");
@@ -648,6 +659,8 @@ static void dte_test_concurrent_importer(struct kunit *test)
 		KUNIT_EXPECT_TRUE(test, dte_test_check(test, imp->dmabuf, 21));
 		dte_test_unmap(imp->attach, sgt);
 	}
+	WRITE_ONCE(mover.stop, true);
+	wait_for_completion(&mover.stopped);
 	kthread_stop(thread);
 
 	KUNIT_EXPECT_EQ(test, mover.err, 0);

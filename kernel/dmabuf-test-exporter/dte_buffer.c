@@ -170,24 +170,31 @@ void dte_buffer_put(struct dte_buffer *buf)
 /*
  * The fence signalling critical section: no allocation and no reservation
  * lock in here, so nothing that waits for the fence can deadlock with it.
+ *
+ * Once the buffer is released nobody can see its pages any more (every
+ * attachment, vmap and mmap holds the dma-buf), so the copy is skipped and
+ * the delay cut short: the fence still signals, marked cancelled.
  */
 static void dte_copy_work(struct work_struct *work)
 {
 	struct dte_copy *copy = container_of(work, struct dte_copy, work);
 	struct dte_buffer *buf = copy->buf;
+	ktime_t delay = ns_to_ktime((u64)copy->delay_us * NSEC_PER_USEC);
 	bool cookie;
 	pgoff_t i;
 
 	cookie = dma_fence_begin_signalling();
-	for (i = 0; i < copy->dst->nr_pages; i++) {
+	for (i = 0; i < copy->dst->nr_pages && !READ_ONCE(buf->dying); i++) {
 		copy_highpage(copy->dst->pages[i], copy->src->pages[i]);
 		cond_resched();
 	}
+	/* Interruptible only to stay out of the hung task detector's sight. */
 	if (copy->delay_us)
-		wait_event_hrtimeout(buf->delay_wq, READ_ONCE(buf->dying),
-				     ktime_set(copy->delay_us / USEC_PER_SEC,
-					       (copy->delay_us % USEC_PER_SEC) *
-					       NSEC_PER_USEC));
+		wait_event_interruptible_hrtimeout(buf->delay_wq,
+						   READ_ONCE(buf->dying),
+						   delay);
+	if (READ_ONCE(buf->dying))
+		dma_fence_set_error(copy->fence, -ECANCELED);
 	dma_fence_signal(copy->fence);
 	dma_fence_end_signalling(cookie);
 

@@ -901,6 +901,64 @@ static int case_revoke(void)
 	return 0;
 }
 
+/* The kernel faults the mapping in for read() and write() too. */
+static int case_syscall_io(void)
+{
+	size_t len = 4 * page_size;
+	u8 *p, *copy;
+	int fd, mfd;
+
+	if (EXPECT_OK(dte_create(len, 0, &fd)))
+		return -1;
+	p = map_buf(fd, len, MAP_SHARED, 0);
+	if (p == MAP_FAILED)
+		return fail("mmap: %s", strerror(errno));
+	mfd = memfd_create("dte-io", MFD_CLOEXEC);
+	if (mfd < 0)
+		return fail("memfd_create: %s", strerror(errno));
+	copy = malloc(len);
+	if (!copy)
+		return fail("out of memory");
+
+	fill(p, len, 14);
+	if (EXPECT_OK(dte_fence_delay(fd, 50000)))
+		return -1;
+	if (EXPECT_OK(dte_move(fd, 0)))
+		return -1;
+	/* Reads the mapping in kernel mode, behind a delayed fence. */
+	if (pwrite(mfd, p, len, 0) != (ssize_t)len)
+		return fail("pwrite from the mapping: %s", strerror(errno));
+	if (pread(mfd, copy, len, 0) != (ssize_t)len)
+		return fail("pread: %s", strerror(errno));
+	if (verify(copy, len, 14))
+		return -1;
+
+	if (EXPECT_OK(dte_evict(fd)))
+		return -1;
+	fill(copy, len, 15);
+	if (pwrite(mfd, copy, len, 0) != (ssize_t)len)
+		return fail("pwrite: %s", strerror(errno));
+	/* Writes the mapping in kernel mode, restoring it first. */
+	if (pread(mfd, p, len, 0) != (ssize_t)len)
+		return fail("pread into the mapping: %s", strerror(errno));
+	if (EXPECT_OK(dte_move(fd, DTE_MOVE_WAIT)))
+		return -1;
+	if (verify(p, len, 15))
+		return -1;
+
+	/* Revoked: the kernel's access fails cleanly. */
+	if (EXPECT_OK(dte_revoke(fd)))
+		return -1;
+	if (pwrite(mfd, p, len, 0) != -1 || errno != EFAULT)
+		return fail("pwrite from a revoked mapping: %s, want EFAULT",
+			    strerror(errno));
+	free(copy);
+	close(mfd);
+	munmap(p, len);
+	close(fd);
+	return 0;
+}
+
 static int case_close_after_mmap(void)
 {
 	size_t len = 6 * page_size;
@@ -1130,6 +1188,7 @@ static const struct {
 	{ "move-wait-eintr", case_move_wait_eintr },
 	{ "evict-mmap", case_evict_mmap },
 	{ "revoke-sigbus", case_revoke },
+	{ "syscall-io", case_syscall_io },
 	{ "close-after-mmap", case_close_after_mmap },
 	{ "many-buffers", case_many_buffers },
 	{ "close-with-delayed-fence", case_close_with_delayed_fence },

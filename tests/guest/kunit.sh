@@ -16,7 +16,9 @@ while read -r module _; do
 		continue
 	fi
 	dmesg -t | tail -n +"$((before + 1))" > "$logdir/$module.log"
-	modprobe -r "$module"
+	# rmmod, not modprobe -r: that would also unload the module under test
+	# (rdma_rxe) and take rxe0 with it.
+	rmmod "$module"
 	if ! python3 "$kunit_py" parse --json="$logdir/$module.json" \
 		< "$logdir/$module.log" > "$logdir/$module.parsed" 2>&1; then
 		fail "$module" "kunit.py parse failed: $(tail -n 2 "$logdir/$module.parsed")"

@@ -109,9 +109,18 @@ static void *slot_ptr(struct role *r, uint64_t msg)
 
 static void verify_msg(struct role *r, uint64_t msg)
 {
+	xfer_buf_cpu_begin(&r->ep.data, false);
 	r->verified_bytes += xfer_pattern_check(slot_ptr(r, msg), msg, cfg.size,
 						msg % cfg.depth);
+	xfer_buf_cpu_end(&r->ep.data, false);
 	r->verified++;
+}
+
+static void fill_msg(struct role *r, uint64_t msg)
+{
+	xfer_buf_cpu_begin(&r->ep.data, true);
+	xfer_pattern_fill(slot_ptr(r, msg), msg, cfg.size);
+	xfer_buf_cpu_end(&r->ep.data, true);
 }
 
 static void post_send(struct role *r, struct ibv_send_wr *wr)
@@ -236,7 +245,7 @@ static void requester_post(struct role *r)
 	while (r->posted < cfg.iters && r->posted < r->limit &&
 	       r->posted < r->done_msgs + cfg.depth) {
 		if (cfg.op != XFER_OP_READ)
-			xfer_pattern_fill(slot_ptr(r, r->posted), r->posted, cfg.size);
+			fill_msg(r, r->posted);
 		post_data(r, r->posted++);
 	}
 	if (!ctrl_room(r))
@@ -285,7 +294,7 @@ static void read_refill(struct role *r, uint64_t consumed)
 	if (want > cfg.iters)
 		want = cfg.iters;
 	for (; r->filled < want; r->filled++)
-		xfer_pattern_fill(slot_ptr(r, r->filled), r->filled, cfg.size);
+		fill_msg(r, r->filled);
 }
 
 static void handle_ctrl(struct role *r, const struct ibv_wc *wc)
@@ -572,6 +581,83 @@ static void set_cfg(const struct xfer_params *p, bool busy_poll)
 	cfg.busy_poll = busy_poll;
 }
 
+/*
+ * What the summary line adds for dma-buf memory: the test exporter's
+ * counters of the data buffers, and rxe's dma-buf counters over the run.
+ */
+struct mem_report {
+	bool dte;
+	bool counters;		/* the device has the dma-buf counters */
+	uint64_t inval, refaults;
+	struct xfer_churn *move, *evict;
+};
+
+static bool read_counters(const struct xfer_dev *dev, uint64_t *inval,
+			  uint64_t *refaults)
+{
+	return !xfer_hw_counter(dev->name, "dmabuf_invalidations", inval) &&
+	       !xfer_hw_counter(dev->name, "dmabuf_refaults", refaults);
+}
+
+static void report_start(struct mem_report *m, const struct xfer_opts *o,
+			 struct role *roles, int nroles, struct xfer_dev *dev)
+{
+	int fds[2];
+
+	memset(m, 0, sizeof(*m));
+	if (o->mem->src < 0)
+		return;
+	m->dte = xfer_dmabuf_src_is_dte(o->mem->src);
+	m->counters = read_counters(dev, &m->inval, &m->refaults);
+	for (int i = 0; i < nroles; i++)
+		fds[i] = roles[i].ep.data.fd;
+	if (o->move_us)
+		m->move = xfer_churn_start(DTE_IOC_MOVE, o->move_us, fds, nroles);
+	if (o->evict_us)
+		m->evict = xfer_churn_start(DTE_IOC_EVICT, o->evict_us, fds,
+					    nroles);
+}
+
+/*
+ * Fills @extra for the summary line. Returns the pins the exporter counts
+ * on the still registered buffers: rxe imports dynamically and must hold
+ * none.
+ */
+static uint64_t report_end(struct mem_report *m, struct role *roles,
+			   int nroles, struct xfer_dev *dev, char *extra,
+			   size_t size)
+{
+	uint64_t moves = 0, evictions = 0, pins = 0, inval, refaults;
+	struct dte_stats st;
+	size_t n = 0;
+	int err;
+
+	extra[0] = 0;
+	if (m->move)
+		xfer_info("issued %" PRIu64 " moves", xfer_churn_stop(m->move));
+	if (m->evict)
+		xfer_info("issued %" PRIu64 " evictions",
+			  xfer_churn_stop(m->evict));
+	if (m->dte) {
+		for (int i = 0; i < nroles; i++) {
+			err = xfer_dte_stats(roles[i].ep.data.fd, &st);
+			if (err)
+				xfer_die_err("DTE_IOC_STATS", err);
+			moves += st.moves;
+			evictions += st.evictions;
+			pins += st.pins;
+		}
+		n += snprintf(extra + n, size - n,
+			      " moves=%" PRIu64 " evictions=%" PRIu64 " pins=%" PRIu64,
+			      moves, evictions, pins);
+	}
+	if (m->counters && read_counters(dev, &inval, &refaults))
+		snprintf(extra + n, size - n,
+			 " invalidations=%" PRIu64 " refaults=%" PRIu64,
+			 inval - m->inval, refaults - m->refaults);
+	return pins;
+}
+
 static void end_barrier(int sock)
 {
 	char c = 'D';
@@ -590,8 +676,11 @@ int main(int argc, char **argv)
 	struct xfer_conn_info info;
 	struct xfer_dev dev;
 	struct xfer_opts o;
+	struct mem_report mem;
 	int nroles = 1, sock = -1;
 	double t0, secs;
+	char extra[160];
+	uint64_t pins;
 
 	xfer_parse_opts(argc, argv, &o);
 	srand48(getpid() ^ (long)time(NULL));
@@ -638,9 +727,11 @@ int main(int argc, char **argv)
 		break;
 	}
 
+	report_start(&mem, &o, roles, nroles, &dev);
 	t0 = xfer_now();
 	run(rp, nroles, &dev, sock);
 	secs = xfer_now() - t0;
+	pins = report_end(&mem, roles, nroles, &dev, extra, sizeof(extra));
 	if (sock >= 0) {
 		end_barrier(sock);
 		close(sock);
@@ -652,12 +743,15 @@ int main(int argc, char **argv)
 	 * the peer. In loopback the requester's view stands for both.
 	 */
 	r = &roles[0];
-	printf("rdma_xfer: op=%s size=%zu iters=%" PRIu64 " depth=%u mode=%s bytes=%" PRIu64 " verified=%" PRIu64 " seconds=%.3f MB/s=%.1f\n",
+	printf("rdma_xfer: op=%s size=%zu iters=%" PRIu64 " depth=%u mode=%s bytes=%" PRIu64 " verified=%" PRIu64 " seconds=%.3f MB/s=%.1f%s\n",
 	       xfer_op_names[cfg.op], cfg.size, cfg.iters, cfg.depth,
 	       xfer_mode_names[o.mode], r->done_msgs * cfg.size,
 	       role_verifies(r) ? r->verified_bytes : r->peer_vbytes,
-	       secs, r->done_msgs * cfg.size / secs / 1e6);
+	       secs, r->done_msgs * cfg.size / secs / 1e6, extra);
 	fflush(stdout);
+	if (pins)
+		xfer_die("the exporter counts %" PRIu64 " pins on the registered buffers; a dynamic importer must hold none",
+			 pins);
 
 	for (int i = 0; i < nroles; i++)
 		xfer_ep_destroy(&roles[i].ep);

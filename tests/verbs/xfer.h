@@ -4,12 +4,17 @@
  *   rdma_xfer.c     the transfer protocol and main()
  *   xfer_opts.c     command line
  *   xfer_pattern.c  per-message data patterns and their verification
- *   xfer_conn.c     error exits, buffers, device and RC QP setup
+ *   xfer_conn.c     error exits, host buffers, device and RC QP setup
+ *   xfer_dmabuf.c   dma-buf buffers: sources, registration, CPU access,
+ *                   the test exporter's controls
+ *   xfer_churn.c    a thread that moves or evicts buffers during traffic
  *   xfer_tcp.c      TCP rendezvous of two-node mode
  *
+ * dmabuf_reg, the dma-buf registration test, shares all but rdma_xfer.c,
+ * xfer_opts.c, xfer_churn.c and xfer_tcp.c.
+ *
  * The transfer logic only sees struct xfer_ep and struct xfer_buf; how
- * memory is obtained and registered lives behind struct buf_ops so that
- * other backings (dma-buf) can be added in xfer_conn.c alone.
+ * memory is obtained and registered lives behind struct buf_ops.
  */
 #ifndef XFER_H
 #define XFER_H
@@ -19,6 +24,8 @@
 #include <stdint.h>
 
 #include <infiniband/verbs.h>
+
+#include "dmabuf_test_exporter.h"
 
 /* Exit codes: 1 for anything that went wrong at run time, 2 for bad usage. */
 #define XFER_EXIT_FAIL		1
@@ -34,10 +41,14 @@
 #define XFER_MAX_SIZE		(1ULL << 30)
 #define XFER_MAX_DEPTH		1024
 #define XFER_MAX_ITERS		UINT32_MAX
+/* Longest --move-every-us/--evict-every-us period: one minute. */
+#define XFER_MAX_CHURN_US	60000000ULL
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
 extern bool xfer_quiet;
+/* Program name that prefixes every message. */
+extern const char *xfer_prog;
 
 __attribute__((noreturn, format(printf, 1, 2)))
 void xfer_die(const char *fmt, ...);
@@ -55,17 +66,18 @@ struct xfer_buf;
 /**
  * struct buf_ops - how data buffers are obtained and registered
  * @name:  value of --mem selecting this backing
- * @alloc: map @len bytes at buf->addr, zero filled; sets buf->iova, buf->fd
+ * @src:   enum xfer_dmabuf_src of a dma-buf backing, -1 for host memory
+ * @alloc: map @len bytes at buf->addr, zero filled; sets buf->iova, buf->fd;
+ *         buf->ops is already set
  * @reg:   register the whole buffer with @pd, sets buf->mr
  * @free:  deregister (if registered) and release everything
  *
  * Failures exit through xfer_die_err() naming the failing call, so the
- * callers never handle errors. A dma-buf backing would allocate from a
- * dma-buf heap, mmap() the fd for buf->addr and register with
- * ibv_reg_dmabuf_mr(pd, 0, len, buf->iova, buf->fd, access).
+ * callers never handle errors.
  */
 struct buf_ops {
 	const char *name;
+	int src;
 	void (*alloc)(struct xfer_buf *buf, size_t len);
 	void (*reg)(struct xfer_buf *buf, struct ibv_pd *pd, int access);
 	void (*free)(struct xfer_buf *buf);
@@ -73,10 +85,15 @@ struct buf_ops {
 
 /**
  * struct xfer_buf - one registered buffer
- * @addr: CPU mapping, where patterns are written and checked
- * @iova: address a peer puts in RDMA WRITE/READ work requests; equal to
- *        @addr for host memory, but a dma-buf MR may choose another one
- * @fd:   backing file descriptor, -1 for anonymous memory
+ * @addr:    CPU mapping, where patterns are written and checked
+ * @iova:    address a peer puts in RDMA WRITE/READ work requests; equal to
+ *           @addr for host memory, but a dma-buf MR may choose another one
+ * @fd:      dma-buf file descriptor for CPU access brackets and exporter
+ *           controls, -1 for anonymous memory
+ * @map:     dma-buf only: mapping of the whole buffer; @addr is @map plus
+ *           @offset
+ * @map_len: dma-buf only: size of the whole buffer
+ * @offset:  dma-buf only: where the MR starts in the buffer
  */
 struct xfer_buf {
 	const struct buf_ops *ops;
@@ -85,6 +102,9 @@ struct xfer_buf {
 	uint64_t iova;
 	struct ibv_mr *mr;
 	int fd;
+	void *map;
+	size_t map_len;
+	uint64_t offset;
 };
 
 extern const struct buf_ops xfer_host_buf_ops;
@@ -122,6 +142,9 @@ struct xfer_conn_info {
 /**
  * struct xfer_ep - one RC QP with its CQ, data buffer and control buffer
  * @cq_events: CQ events taken with ibv_get_cq_event() and not yet acked
+ * @timeout:   local ACK timeout exponent, 14 unless changed before
+ *             xfer_ep_connect(): a responder may stall for seconds on a
+ *             dma-buf whose move has not finished
  */
 struct xfer_ep {
 	struct xfer_dev *dev;
@@ -132,6 +155,7 @@ struct xfer_ep {
 	uint32_t psn;
 	uint32_t rd_atom;
 	unsigned int cq_events;
+	uint8_t timeout;
 };
 
 /* Parameters of a run that both sides of a two-node run must share. */
@@ -155,12 +179,15 @@ extern const char *const xfer_op_names[XFER_OP_COUNT];
 enum xfer_mode { XFER_LOOPBACK, XFER_SERVER, XFER_CLIENT };
 extern const char *const xfer_mode_names[];
 
+/* @move_us, @evict_us: churn periods of the test exporter, 0 for none. */
 struct xfer_opts {
 	const char *dev;
 	const char *host;
 	const char *port;
 	const struct buf_ops *mem;
 	struct xfer_params p;
+	uint64_t move_us;
+	uint64_t evict_us;
 	int gid_index;
 	enum xfer_mode mode;
 	bool busy_poll;
@@ -172,6 +199,8 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o);
 void xfer_check_params(const struct xfer_params *p);
 
 void xfer_pattern_fill(void *dst, uint64_t msg, size_t len);
+/* Offset of the first byte that differs from the pattern, @len if none. */
+size_t xfer_pattern_diff(const void *src, uint64_t msg, size_t len);
 /* Returns the bytes checked; a mismatch exits 1 with the details. */
 size_t xfer_pattern_check(const void *src, uint64_t msg, size_t len,
 			  uint64_t slot);
@@ -201,5 +230,63 @@ void xfer_recv_hello(int fd, struct xfer_params *p,
 		     struct xfer_conn_info *info);
 void xfer_send_info(int fd, const struct xfer_conn_info *info);
 void xfer_recv_info(int fd, struct xfer_conn_info *info);
+
+/*
+ * dma-buf memory (xfer_dmabuf.c). Sources are ordered as the --mem names
+ * and the buf_ops that select them.
+ */
+enum xfer_dmabuf_src {
+	XFER_SRC_DTE,		/* the test exporter: dynamic, movable */
+	XFER_SRC_DTE_IOMEM,	/* the same, vmap'ed as I/O memory */
+	XFER_SRC_UDMABUF,	/* udmabuf over a sealed memfd: static */
+	XFER_SRC_HEAP,		/* the system dma-heap: static */
+	XFER_SRC_COUNT
+};
+/* --mem backings of the dma-buf sources, indexed by source; .name names it. */
+extern const struct buf_ops xfer_dmabuf_buf_ops[XFER_SRC_COUNT];
+
+/* How the dma-buf backings place and register buffers; set before alloc. */
+struct xfer_dmabuf_cfg {
+	uint64_t offset;	/* MR start within a larger buffer */
+	bool close_fd;		/* close the registered fd at once */
+};
+extern struct xfer_dmabuf_cfg xfer_dmabuf_cfg;
+
+/* The DTE_IOC_* controls apply to this source's buffers. */
+bool xfer_dmabuf_src_is_dte(int src);
+/*
+ * Create a dma-buf of at least @size bytes, mapped shared at buf->map for
+ * the CPU; buf->addr is buf->map and buf->len the rounded size. Returns 0
+ * or an errno: ENOENT (or ENODEV, ENXIO) when the source is absent,
+ * EOPNOTSUPP when it exists but cannot make this kind of buffer here.
+ */
+int xfer_dmabuf_open(struct xfer_buf *buf, enum xfer_dmabuf_src src,
+		     size_t size);
+/* Deregister (if registered), unmap and close; never fails. */
+void xfer_dmabuf_close(struct xfer_buf *buf);
+/* A fresh iova with the page offset of @offset, for one more MR. */
+uint64_t xfer_dmabuf_iova(uint64_t offset);
+/* Bracket CPU access to a dma-buf; no-ops for host memory. */
+void xfer_buf_cpu_begin(const struct xfer_buf *buf, bool write);
+void xfer_buf_cpu_end(const struct xfer_buf *buf, bool write);
+/* Wait up to @ms for the buffer's kernel fences: 0 or ETIMEDOUT. */
+int xfer_dmabuf_wait_idle(int fd, int ms);
+
+/* The test exporter's buffer controls: 0 or the ioctl's errno. */
+int xfer_dte_op(unsigned long cmd, int fd, uint32_t flags);
+int xfer_dte_fail_maps(int fd, uint32_t count, int error);
+int xfer_dte_fence_delay(int fd, uint32_t delay_us);
+int xfer_dte_stats(int fd, struct dte_stats *st);
+
+/* An rxe port counter from sysfs: 0 or an errno. */
+int xfer_hw_counter(const char *dev, const char *name, uint64_t *val);
+
+/* xfer_churn.c: move or evict test exporter buffers from a thread. */
+struct xfer_churn;
+/* @cmd is DTE_IOC_MOVE or DTE_IOC_EVICT; takes turns over @fds. */
+struct xfer_churn *xfer_churn_start(unsigned long cmd, uint64_t period_us,
+				    const int *fds, int nfds);
+/* Stop and free; exits 1 if any request failed. Returns requests made. */
+uint64_t xfer_churn_stop(struct xfer_churn *c);
 
 #endif /* XFER_H */

@@ -11,16 +11,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "xfer.h"
 
 bool xfer_quiet;
+const char *xfer_prog = "rdma_xfer";
+
+double xfer_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 void xfer_die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("rdma_xfer: ", stderr);
+	fprintf(stderr, "%s: ", xfer_prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -32,11 +42,11 @@ void xfer_die_usage(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("rdma_xfer: ", stderr);
+	fprintf(stderr, "%s: ", xfer_prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputs("\nTry 'rdma_xfer --help' for more information.\n", stderr);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", xfer_prog);
 	exit(XFER_EXIT_USAGE);
 }
 
@@ -51,7 +61,7 @@ void xfer_info(const char *fmt, ...)
 
 	if (xfer_quiet)
 		return;
-	fputs("rdma_xfer: ", stderr);
+	fprintf(stderr, "%s: ", xfer_prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -100,33 +110,41 @@ static void host_free(struct xfer_buf *buf)
 
 const struct buf_ops xfer_host_buf_ops = {
 	.name = "host",
+	.src = -1,
 	.alloc = host_alloc,
 	.reg = host_reg,
 	.free = host_free,
 };
 
-static const struct buf_ops *const all_buf_ops[] = {
-	&xfer_host_buf_ops,
-};
+/* Host memory first, then the dma-buf sources. */
+static const struct buf_ops *buf_ops_at(size_t i)
+{
+	if (!i)
+		return &xfer_host_buf_ops;
+	return i <= XFER_SRC_COUNT ? &xfer_dmabuf_buf_ops[i - 1] : NULL;
+}
 
 const struct buf_ops *xfer_buf_ops_find(const char *name)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(all_buf_ops); i++)
-		if (!strcmp(all_buf_ops[i]->name, name))
-			return all_buf_ops[i];
+	const struct buf_ops *ops;
+
+	for (size_t i = 0; (ops = buf_ops_at(i)); i++)
+		if (!strcmp(ops->name, name))
+			return ops;
 	return NULL;
 }
 
 const char *xfer_buf_ops_names(void)
 {
 	static char names[128];
+	const struct buf_ops *ops;
 	size_t n = 0;
 
 	if (names[0])
 		return names;
-	for (size_t i = 0; i < ARRAY_SIZE(all_buf_ops); i++)
+	for (size_t i = 0; (ops = buf_ops_at(i)); i++)
 		n += snprintf(names + n, sizeof(names) - n, "%s%s",
-			      i ? "|" : "", all_buf_ops[i]->name);
+			      i ? "|" : "", ops->name);
 	return names;
 }
 
@@ -261,8 +279,11 @@ void xfer_ep_create(struct xfer_ep *ep, struct xfer_dev *dev,
 		.port_num = XFER_PORT_NUM,
 		.qp_access_flags = IBV_ACCESS_LOCAL_WRITE |
 				   IBV_ACCESS_REMOTE_WRITE |
-				   IBV_ACCESS_REMOTE_READ,
+				   IBV_ACCESS_REMOTE_READ |
+				   IBV_ACCESS_REMOTE_ATOMIC,
 	};
+	/* Atomics are the QP's to allow but not rdma_xfer's data MR's. */
+	int data_access = attr.qp_access_flags & ~IBV_ACCESS_REMOTE_ATOMIC;
 	int err;
 
 	memset(ep, 0, sizeof(*ep));
@@ -276,7 +297,7 @@ void xfer_ep_create(struct xfer_ep *ep, struct xfer_dev *dev,
 
 	ep->data.ops = ops;
 	ops->alloc(&ep->data, data_len);
-	ops->reg(&ep->data, dev->pd, attr.qp_access_flags);
+	ops->reg(&ep->data, dev->pd, data_access);
 	/* Control messages never leave this program: plain host memory. */
 	ep->ctrl.ops = &xfer_host_buf_ops;
 	ep->ctrl.ops->alloc(&ep->ctrl, ctrl_len);
@@ -296,6 +317,7 @@ void xfer_ep_create(struct xfer_ep *ep, struct xfer_dev *dev,
 		xfer_die_err("ibv_modify_qp(INIT)", err);
 
 	ep->psn = (uint32_t)lrand48() & 0xffffff;
+	ep->timeout = 14;
 	/* The QP attributes are 8 bits wide. */
 	ep->rd_atom = min_u32(min_u32(depth, 255),
 			      (uint32_t)dev->attr.max_qp_rd_atom);
@@ -355,7 +377,7 @@ void xfer_ep_connect(struct xfer_ep *ep, const struct xfer_conn_info *peer,
 		     min_u32((uint32_t)dev->attr.max_qp_init_rd_atom, 255));
 	memset(&attr, 0, sizeof(attr));
 	attr.qp_state = IBV_QPS_RTS;
-	attr.timeout = 14;
+	attr.timeout = ep->timeout;
 	attr.retry_cnt = 7;
 	attr.rnr_retry = 7;	/* retry forever: flow control, not failure */
 	attr.sq_psn = ep->psn;

@@ -29,6 +29,10 @@ static void usage(FILE *f)
 "Moves --iters messages over RC QPs, verifies every byte of every message\n"
 "and prints one summary line on stdout:\n"
 "  rdma_xfer: op=OP size=N iters=N depth=N mode=MODE bytes=N verified=N seconds=S MB/s=R\n"
+"followed, for test exporter memory, by \" moves=N evictions=N pins=N\" (pins\n"
+"counted before deregistration), and for any dma-buf memory, where the\n"
+"device has the counters, by \" invalidations=N refaults=N\" (rxe's counts\n"
+"during the run).\n"
 "\n"
 "  -d, --dev NAME        RDMA device (default: the first one)\n"
 "      --op OP           write|write_imm|read|send (default write)\n"
@@ -37,7 +41,16 @@ static void usage(FILE *f)
 "  -t, --depth N         outstanding messages and buffer slots, 1..%d (default 16)\n"
 "  -x, --gid-index N     local GID index (default 1: RoCEv2 IPv4 on rxe)\n"
 "  -m, --mtu N           path MTU 256|512|1024|2048|4096 (default 1024)\n"
-"      --mem KIND        buffer memory: %s (default host)\n"
+"      --mem KIND        data buffer memory: %s\n"
+"                        (default host); dte and dte-iomem need the\n"
+"                        dmabuf_test_exporter module\n"
+"      --dmabuf-offset N register the dma-buf MR N bytes into a larger\n"
+"                        buffer (any N; the iova gets N's page offset)\n"
+"      --close-fd        close the registered dma-buf fd right after\n"
+"                        registration (a duplicate serves CPU access)\n"
+"      --move-every-us N move the data buffers every N microseconds during\n"
+"                        the run, taking turns (dte, dte-iomem)\n"
+"      --evict-every-us N  the same with evictions\n"
 "      --server          wait for a client; it sends --op/--size/--iters/\n"
 "                        --depth/--mtu, the server's own values are ignored\n"
 "      --client HOST     connect to a server\n"
@@ -47,7 +60,8 @@ static void usage(FILE *f)
 "  -h, --help            this text\n"
 "\n"
 "Exit status: 0 all data verified, 1 run-time failure (verbs error, failed\n"
-"completion, data mismatch, timeout), 2 bad arguments.\n",
+"completion, data mismatch, timeout, a test exporter buffer pinned while\n"
+"registered), 2 bad arguments.\n",
 		XFER_MAX_DEPTH, xfer_buf_ops_names());
 }
 
@@ -119,7 +133,10 @@ static const char *opt_name(const char *arg, int opt)
 
 void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 {
-	enum { OPT_OP = 256, OPT_SERVER, OPT_CLIENT, OPT_MEM, OPT_BUSY };
+	enum {
+		OPT_OP = 256, OPT_SERVER, OPT_CLIENT, OPT_MEM, OPT_BUSY,
+		OPT_DMABUF_OFFSET, OPT_CLOSE_FD, OPT_MOVE, OPT_EVICT,
+	};
 	static const struct option longopts[] = {
 		{ "dev", required_argument, NULL, 'd' },
 		{ "op", required_argument, NULL, OPT_OP },
@@ -129,6 +146,10 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 		{ "gid-index", required_argument, NULL, 'x' },
 		{ "mtu", required_argument, NULL, 'm' },
 		{ "mem", required_argument, NULL, OPT_MEM },
+		{ "dmabuf-offset", required_argument, NULL, OPT_DMABUF_OFFSET },
+		{ "close-fd", no_argument, NULL, OPT_CLOSE_FD },
+		{ "move-every-us", required_argument, NULL, OPT_MOVE },
+		{ "evict-every-us", required_argument, NULL, OPT_EVICT },
 		{ "server", no_argument, NULL, OPT_SERVER },
 		{ "client", required_argument, NULL, OPT_CLIENT },
 		{ "port", required_argument, NULL, 'p' },
@@ -137,7 +158,7 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool server = false;
+	bool server = false, offset = false;
 	int c;
 
 	*o = (struct xfer_opts){
@@ -186,6 +207,23 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 				xfer_die_usage("unknown --mem '%s': use %s",
 					       optarg, xfer_buf_ops_names());
 			break;
+		case OPT_DMABUF_OFFSET:
+			xfer_dmabuf_cfg.offset = parse_num("--dmabuf-offset",
+							   optarg, true, 0,
+							   XFER_MAX_SIZE);
+			offset = true;
+			break;
+		case OPT_CLOSE_FD:
+			xfer_dmabuf_cfg.close_fd = true;
+			break;
+		case OPT_MOVE:
+			o->move_us = parse_num("--move-every-us", optarg, false,
+					       1, XFER_MAX_CHURN_US);
+			break;
+		case OPT_EVICT:
+			o->evict_us = parse_num("--evict-every-us", optarg,
+						false, 1, XFER_MAX_CHURN_US);
+			break;
 		case OPT_SERVER:
 			server = true;
 			break;
@@ -218,6 +256,13 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 	if (server && o->host)
 		xfer_die_usage("--server and --client exclude each other");
 	o->mode = server ? XFER_SERVER : o->host ? XFER_CLIENT : XFER_LOOPBACK;
+	if ((offset || xfer_dmabuf_cfg.close_fd) && o->mem->src < 0)
+		xfer_die_usage("%s needs dma-buf memory (--mem %s)",
+			       offset ? "--dmabuf-offset" : "--close-fd",
+			       xfer_buf_ops_names());
+	if ((o->move_us || o->evict_us) && !xfer_dmabuf_src_is_dte(o->mem->src))
+		xfer_die_usage("%s needs test exporter memory (--mem dte or dte-iomem)",
+			       o->move_us ? "--move-every-us" : "--evict-every-us");
 }
 
 /* The server takes its parameters from the wire: check them like argv. */

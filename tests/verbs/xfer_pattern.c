@@ -73,21 +73,32 @@ static void pattern_mismatch(const unsigned char *p, uint64_t msg, size_t len,
 		 msg, slot, first, exp, got, bad, len);
 }
 
-size_t xfer_pattern_check(const void *src, uint64_t msg, size_t len,
-			  uint64_t slot)
+size_t xfer_pattern_diff(const void *src, uint64_t msg, size_t len)
 {
 	const unsigned char *p = src;
 	uint64_t s = pattern_seed(msg), w, a;
-	size_t off;
+	size_t off, i;
 
 	for (off = 0; off + 8 <= len; off += 8) {
 		w = htole64(pattern_next(&s));
 		memcpy(&a, p + off, 8);
-		if (a != w)
-			pattern_mismatch(p, msg, len, slot);
+		if (a == w)
+			continue;
+		/* w holds the expected bytes in memory order. */
+		for (i = 0; p[off + i] == ((const unsigned char *)&w)[i]; i++)
+			;
+		return off + i;
 	}
 	for (w = pattern_next(&s); off < len; off++, w >>= 8)
 		if (p[off] != (unsigned char)w)
-			pattern_mismatch(p, msg, len, slot);
+			return off;
+	return len;
+}
+
+size_t xfer_pattern_check(const void *src, uint64_t msg, size_t len,
+			  uint64_t slot)
+{
+	if (xfer_pattern_diff(src, msg, len) != len)
+		pattern_mismatch(src, msg, len, slot);
 	return len;
 }

@@ -17,14 +17,6 @@
 
 #include "xfer.h"
 
-double xfer_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void set_timeout(int fd, int opt, int seconds)
 {
 	struct timeval tv = { .tv_sec = seconds };
