@@ -1,0 +1,612 @@
+// SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+/*
+ * On-demand paging for rxe user MRs, explicit and implicit.
+ *
+ * An ODP MR pins nothing. Its pages are found with hmm_range_fault() on
+ * first access and dropped again when the kernel invalidates the range
+ * (munmap, madvise, migration, COW after fork, swap). rxe is a virtual
+ * DMA device, so the "DMA address" ib_umem_odp keeps for each page is
+ * the page's kernel virtual address, tagged with its access rights.
+ *
+ * A copy must never race an invalidation: once the invalidation returns,
+ * the page may be freed. Each ib_umem_odp therefore has a copy gate.
+ * Copies enter it without taking a lock, check that the pages they need
+ * are mapped, copy and leave; an invalidation closes the gate, waits for
+ * the copies inside to leave, unmaps and reopens it. Copies on one MR thus
+ * run concurrently and never sleep on a lock, and a copy that finds a page
+ * missing (or the gate closed) maps it under umem_mutex and copies before
+ * unlocking, so it always makes progress.
+ *
+ * An implicit MR (start 0, length U64_MAX) covers the whole address space;
+ * it is backed by children of RXE_ODP_CHILD_SIZE bytes, created on first
+ * access and released with the MR.
+ */
+
+#include <linux/lockdep.h>
+#include <linux/sched/mm.h>
+#include <linux/xarray.h>
+#include <kunit/visibility.h>
+#include <rdma/ib_umem_odp.h>
+
+#include "rxe.h"
+#include "rxe_loc.h"
+
+/* Address space covered by one child of an implicit MR. */
+#define RXE_ODP_CHILD_SHIFT	21
+#define RXE_ODP_CHILD_SIZE	BIT_ULL(RXE_ODP_CHILD_SHIFT)
+
+struct rxe_odp_gate {
+	/* Copies inside the gate. */
+	atomic_t		copies;
+	/* An invalidation is waiting for, or holding, the gate. */
+	bool			closed;
+	wait_queue_head_t	drained;
+	/* Lets lockdep see the gate as the rwsem it behaves like. */
+	struct lockdep_map	dep_map;
+};
+
+struct rxe_mr_odp {
+	/* Explicit: the MR's umem. Implicit: the root, no pages of its own. */
+	struct ib_umem_odp	*umem;
+	/* User address of the MR's first byte, for explicit MRs. */
+	u64			start;
+	/* Implicit: children by address >> RXE_ODP_CHILD_SHIFT. */
+	struct xarray		children;
+};
+
+static struct lock_class_key rxe_odp_gate_key;
+
+static struct rxe_odp_gate *rxe_odp_gate_alloc(void)
+{
+	struct rxe_odp_gate *g = kzalloc(sizeof(*g), GFP_KERNEL);
+
+	if (!g)
+		return NULL;
+	atomic_set(&g->copies, 0);
+	init_waitqueue_head(&g->drained);
+	lockdep_init_map(&g->dep_map, "rxe_odp_gate", &rxe_odp_gate_key, 0);
+	return g;
+}
+
+static bool rxe_odp_gate_enter(struct rxe_odp_gate *g)
+{
+	atomic_inc(&g->copies);
+	/* Pairs with the barrier in rxe_odp_gate_close(). */
+	smp_mb__after_atomic();
+	if (unlikely(READ_ONCE(g->closed))) {
+		if (atomic_dec_and_test(&g->copies))
+			wake_up(&g->drained);
+		return false;
+	}
+	lock_map_acquire_read(&g->dep_map);
+	return true;
+}
+
+static void rxe_odp_gate_leave(struct rxe_odp_gate *g)
+{
+	lock_map_release(&g->dep_map);
+	if (atomic_dec_and_test(&g->copies))
+		wake_up(&g->drained);
+}
+
+/* Close the gate; with @wait false, fail rather than wait for copies. */
+static bool rxe_odp_gate_close(struct rxe_odp_gate *g, bool wait)
+{
+	lock_map_acquire(&g->dep_map);
+	WRITE_ONCE(g->closed, true);
+	/* Pairs with the barrier in rxe_odp_gate_enter(). */
+	smp_mb();
+	if (wait) {
+		wait_event(g->drained, !atomic_read(&g->copies));
+		return true;
+	}
+	if (!atomic_read(&g->copies))
+		return true;
+	WRITE_ONCE(g->closed, false);
+	lock_map_release(&g->dep_map);
+	return false;
+}
+
+static void rxe_odp_gate_open(struct rxe_odp_gate *g)
+{
+	WRITE_ONCE(g->closed, false);
+	lock_map_release(&g->dep_map);
+}
+
+static struct rxe_dev *rxe_odp_dev(struct ib_umem_odp *umem)
+{
+	return to_rdev(umem->umem.ibdev);
+}
+
+static bool rxe_odp_invalidate(struct mmu_interval_notifier *mni,
+			       const struct mmu_notifier_range *range,
+			       unsigned long cur_seq)
+{
+	struct ib_umem_odp *umem = container_of(mni, struct ib_umem_odp,
+						notifier);
+	struct rxe_odp_gate *g = umem->private;
+	bool blockable = mmu_notifier_range_blockable(range);
+	unsigned long start, end;
+
+	if (blockable)
+		mutex_lock(&umem->umem_mutex);
+	else if (!mutex_trylock(&umem->umem_mutex))
+		return false;
+
+	if (!rxe_odp_gate_close(g, blockable)) {
+		mutex_unlock(&umem->umem_mutex);
+		return false;
+	}
+
+	mmu_interval_set_seq(mni, cur_seq);
+	start = max_t(u64, ib_umem_start(umem), range->start);
+	end = min_t(u64, ib_umem_end(umem), range->end);
+	ib_umem_odp_unmap_dma_pages(umem, start, end);
+
+	rxe_odp_gate_open(g);
+	mutex_unlock(&umem->umem_mutex);
+
+	rxe_counter_inc(rxe_odp_dev(umem), RXE_CNT_ODP_INVALIDATIONS);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops rxe_odp_mni_ops = {
+	.invalidate = rxe_odp_invalidate,
+};
+
+/**
+ * rxe_odp_mapped_bytes() - bytes from @va that a mapping of pages covers
+ * @va: first byte wanted
+ * @npages: pages mapped from the page that holds @va
+ * @page_shift: log2 of the umem's page size
+ *
+ * Return: the number of bytes from @va to the end of the last page.
+ */
+VISIBLE_IF_KUNIT u64 rxe_odp_mapped_bytes(u64 va, int npages,
+					  unsigned int page_shift)
+{
+	if (npages <= 0)
+		return 0;
+	return ((u64)npages << page_shift) - (va & (BIT_ULL(page_shift) - 1));
+}
+EXPORT_SYMBOL_IF_KUNIT(rxe_odp_mapped_bytes);
+
+static u64 rxe_odp_access_mask(bool write)
+{
+	return ODP_READ_ALLOWED_BIT | (write ? ODP_WRITE_ALLOWED_BIT : 0);
+}
+
+/* Whether every page of [va, va + len) is mapped with the access needed. */
+static bool rxe_odp_present(struct ib_umem_odp *umem, u64 va, u64 len,
+			    bool write)
+{
+	u64 mask = rxe_odp_access_mask(write);
+	unsigned long idx = (va - ib_umem_start(umem)) >> umem->page_shift;
+	unsigned long last = (va + len - 1 - ib_umem_start(umem)) >>
+			     umem->page_shift;
+
+	for (; idx <= last; idx++)
+		if ((READ_ONCE(umem->dma_list[idx]) & mask) != mask)
+			return false;
+	return true;
+}
+
+typedef int (*rxe_odp_access_fn)(struct ib_umem_odp *umem, u64 va, u64 len,
+				 void *arg);
+
+/* Map [va, va + len) and, with @fn, use it before anything can unmap it. */
+static int rxe_odp_map_and_run(struct ib_umem_odp *umem, u64 va, u64 len,
+			       bool write, bool fault,
+			       rxe_odp_access_fn fn, void *arg)
+{
+	int npages, err = 0;
+	u64 mapped;
+
+	while (len) {
+		npages = ib_umem_odp_map_dma_and_lock(umem, va, len,
+						      rxe_odp_access_mask(write),
+						      fault);
+		if (npages < 0)
+			return npages;
+		lockdep_assert_held(&umem->umem_mutex);
+
+		mapped = min(len, rxe_odp_mapped_bytes(va, npages,
+						       umem->page_shift));
+		if (fn && mapped)
+			err = fn(umem, va, mapped, arg);
+		mutex_unlock(&umem->umem_mutex);
+
+		if (fault)
+			rxe_counter_inc(rxe_odp_dev(umem),
+					RXE_CNT_ODP_PAGE_FAULTS);
+		if (err)
+			return err;
+		/* Without faulting, mapping stops at the first absent page. */
+		if (!mapped)
+			return fault ? -EFAULT : 0;
+		va += mapped;
+		len -= mapped;
+	}
+	return 0;
+}
+
+/* Run @fn on [va, va + len) of one umem with its pages held mapped. */
+static int rxe_odp_run(struct ib_umem_odp *umem, u64 va, u64 len, bool write,
+		       rxe_odp_access_fn fn, void *arg)
+{
+	struct rxe_odp_gate *g = umem->private;
+	int err;
+
+	if (likely(rxe_odp_gate_enter(g))) {
+		if (likely(rxe_odp_present(umem, va, len, write))) {
+			err = fn(umem, va, len, arg);
+			rxe_odp_gate_leave(g);
+			return err;
+		}
+		rxe_odp_gate_leave(g);
+	}
+	return rxe_odp_map_and_run(umem, va, len, write, true, fn, arg);
+}
+
+static struct ib_umem_odp *rxe_odp_new_umem(struct rxe_mr *mr, u64 va,
+					    u64 len)
+{
+	struct rxe_mr_odp *odp = mr->odp;
+	struct ib_umem_odp *umem;
+	struct rxe_odp_gate *g;
+
+	g = rxe_odp_gate_alloc();
+	if (!g)
+		return ERR_PTR(-ENOMEM);
+
+	if (odp && odp->umem->is_implicit_odp)
+		umem = ib_umem_odp_alloc_child(odp->umem, va, len,
+					       &rxe_odp_mni_ops);
+	else
+		umem = ib_umem_odp_get(mr->ibmr.device, va, len, mr->access,
+				       &rxe_odp_mni_ops);
+	if (IS_ERR(umem)) {
+		kfree(g);
+		return umem;
+	}
+	umem->private = g;
+	return umem;
+}
+
+static void rxe_odp_free_umem(struct ib_umem_odp *umem)
+{
+	struct rxe_odp_gate *g = umem->private;
+
+	/* Removes the notifier: no invalidation can run after this. */
+	ib_umem_odp_release(umem);
+	kfree(g);
+}
+
+/* The child of implicit @mr that covers @va, created on first use. */
+static struct ib_umem_odp *rxe_odp_child(struct rxe_mr *mr, u64 va)
+{
+	struct rxe_mr_odp *odp = mr->odp;
+	unsigned long idx = va >> RXE_ODP_CHILD_SHIFT;
+	struct ib_umem_odp *child, *old;
+
+	child = xa_load(&odp->children, idx);
+	if (child)
+		return child;
+
+	child = rxe_odp_new_umem(mr, (u64)idx << RXE_ODP_CHILD_SHIFT,
+				 RXE_ODP_CHILD_SIZE);
+	if (IS_ERR(child))
+		return child;
+
+	old = xa_cmpxchg(&odp->children, idx, NULL, child, GFP_KERNEL);
+	if (old) {
+		/* Lost a race to create it, or could not store it. */
+		rxe_odp_free_umem(child);
+		return xa_is_err(old) ? ERR_PTR(xa_err(old)) : old;
+	}
+	return child;
+}
+
+/*
+ * Find the umem holding @iova of @mr, the user address it stands for and
+ * how many bytes from there the umem covers.
+ */
+static struct ib_umem_odp *rxe_odp_lookup(struct rxe_mr *mr, u64 iova,
+					  u64 *va, u64 *avail)
+{
+	struct rxe_mr_odp *odp = mr->odp;
+	struct ib_umem_odp *umem;
+
+	if (!odp->umem->is_implicit_odp) {
+		*va = odp->start + (iova - mr->ibmr.iova);
+		*avail = ib_umem_end(odp->umem) - *va;
+		return odp->umem;
+	}
+
+	umem = rxe_odp_child(mr, iova);
+	if (IS_ERR(umem))
+		return umem;
+	*va = iova;
+	*avail = ib_umem_end(umem) - iova;
+	return umem;
+}
+
+/* Run @fn on [iova, iova + length) of @mr, umem by umem. */
+static int rxe_odp_mr_run(struct rxe_mr *mr, u64 iova, u64 length, bool write,
+			  rxe_odp_access_fn fn, void *arg)
+{
+	struct ib_umem_odp *umem;
+	u64 va, avail, n;
+	int err;
+
+	while (length) {
+		umem = rxe_odp_lookup(mr, iova, &va, &avail);
+		if (IS_ERR(umem))
+			return PTR_ERR(umem);
+		n = min(length, avail);
+		err = rxe_odp_run(umem, va, n, write, fn, arg);
+		if (err)
+			return err;
+		iova += n;
+		length -= n;
+	}
+	return 0;
+}
+
+static void *rxe_odp_va(struct ib_umem_odp *umem, u64 va)
+{
+	unsigned long idx = (va - ib_umem_start(umem)) >> umem->page_shift;
+	u64 offset = va & (BIT_ULL(umem->page_shift) - 1);
+
+	return (void *)(uintptr_t)(umem->dma_list[idx] & ODP_DMA_ADDR_MASK) +
+	       offset;
+}
+
+struct rxe_odp_copy {
+	u8			*addr;
+	enum rxe_mr_copy_dir	dir;
+};
+
+static int rxe_odp_copy_fn(struct ib_umem_odp *umem, u64 va, u64 len,
+			   void *arg)
+{
+	struct rxe_odp_copy *c = arg;
+	u64 page_size = BIT_ULL(umem->page_shift);
+	u64 bytes;
+
+	while (len) {
+		bytes = min(len, page_size - (va & (page_size - 1)));
+		if (c->dir == RXE_TO_MR_OBJ)
+			memcpy(rxe_odp_va(umem, va), c->addr, bytes);
+		else
+			memcpy(c->addr, rxe_odp_va(umem, va), bytes);
+		c->addr += bytes;
+		va += bytes;
+		len -= bytes;
+	}
+	return 0;
+}
+
+/**
+ * rxe_odp_mr_copy() - copy between an ODP MR and a kernel buffer
+ * @mr: the ODP MR, range already checked
+ * @iova: first byte in the MR
+ * @addr: kernel buffer
+ * @length: bytes to copy
+ * @dir: RXE_TO_MR_OBJ or RXE_FROM_MR_OBJ
+ *
+ * Return: 0, or -EFAULT when part of the range has no VMA (or not the
+ * access needed), or another negative errno; callers turn it into an
+ * error completion.
+ */
+int rxe_odp_mr_copy(struct rxe_mr *mr, u64 iova, void *addr,
+		    unsigned int length, enum rxe_mr_copy_dir dir)
+{
+	struct rxe_odp_copy c = { .addr = addr, .dir = dir };
+
+	return rxe_odp_mr_run(mr, iova, length, dir == RXE_TO_MR_OBJ,
+			      rxe_odp_copy_fn, &c);
+}
+
+struct rxe_odp_atomic {
+	int	opcode;
+	u64	compare;
+	u64	swap_add;
+	u64	orig;
+};
+
+static int rxe_odp_atomic_fn(struct ib_umem_odp *umem, u64 va, u64 len,
+			     void *arg)
+{
+	struct rxe_odp_atomic *a = arg;
+
+	a->orig = rxe_atomic_op_va(rxe_odp_va(umem, va), a->opcode,
+				   a->compare, a->swap_add);
+	return 0;
+}
+
+/**
+ * rxe_odp_do_atomic_op() - CMP_SWP or FETCH_ADD on an ODP MR
+ * @mr: the ODP MR, range already checked
+ * @iova: address of the 64-bit operand
+ * @opcode: IB_OPCODE_RC_COMPARE_SWAP or IB_OPCODE_RC_FETCH_ADD
+ * @compare: compare value of CMP_SWP
+ * @swap_add: swap or add value
+ * @orig_val: the operand's value before the operation
+ *
+ * Return: 0 or an enum resp_states error, as rxe_mr_do_atomic_op().
+ */
+int rxe_odp_do_atomic_op(struct rxe_mr *mr, u64 iova, int opcode,
+			 u64 compare, u64 swap_add, u64 *orig_val)
+{
+	struct rxe_odp_atomic a = {
+		.opcode = opcode,
+		.compare = compare,
+		.swap_add = swap_add,
+	};
+
+	if (iova & 7)
+		return RESPST_ERR_MISALIGNED_ATOMIC;
+	if (rxe_odp_mr_run(mr, iova, sizeof(u64), true, rxe_odp_atomic_fn, &a))
+		return RESPST_ERR_RKEY_VIOLATION;
+	*orig_val = a.orig;
+	return 0;
+}
+
+static int rxe_odp_atomic_write_fn(struct ib_umem_odp *umem, u64 va, u64 len,
+				   void *arg)
+{
+	struct rxe_odp_atomic *a = arg;
+
+	/* Visible only after all prior writes to the MR, IBA A19.4.2 */
+	smp_store_release((u64 *)rxe_odp_va(umem, va), a->swap_add);
+	return 0;
+}
+
+/**
+ * rxe_odp_do_atomic_write() - ATOMIC_WRITE on an ODP MR
+ * @mr: the ODP MR, range already checked
+ * @iova: address of the 64-bit operand
+ * @value: value to store
+ *
+ * Return: 0 or an enum resp_states error, as rxe_mr_do_atomic_write().
+ */
+int rxe_odp_do_atomic_write(struct rxe_mr *mr, u64 iova, u64 value)
+{
+	struct rxe_odp_atomic a = { .swap_add = value };
+
+	if (iova & 7)
+		return RESPST_ERR_MISALIGNED_ATOMIC;
+	if (rxe_odp_mr_run(mr, iova, sizeof(u64), true,
+			   rxe_odp_atomic_write_fn, &a))
+		return RESPST_ERR_RKEY_VIOLATION;
+	return 0;
+}
+
+/**
+ * rxe_odp_prefetch() - map a range of an ODP MR ahead of its use
+ * @mr: the ODP MR
+ * @iova: first byte
+ * @length: bytes
+ * @write: map for writing too
+ * @fault: fault absent pages in; if false, map only the pages present
+ *
+ * Return: 0 or a negative errno.
+ */
+int rxe_odp_prefetch(struct rxe_mr *mr, u64 iova, u64 length, bool write,
+		     bool fault)
+{
+	struct ib_umem_odp *umem;
+	u64 va, avail, n;
+	int err;
+
+	if (mr_check_range(mr, iova, length))
+		return -EINVAL;
+
+	rxe_counter_inc(to_rdev(mr->ibmr.device), RXE_CNT_ODP_PREFETCHES);
+	while (length) {
+		umem = rxe_odp_lookup(mr, iova, &va, &avail);
+		if (IS_ERR(umem))
+			return PTR_ERR(umem);
+		n = min(length, avail);
+		err = rxe_odp_map_and_run(umem, va, n, write, fault, NULL,
+					  NULL);
+		if (err)
+			return err;
+		iova += n;
+		length -= n;
+	}
+	return 0;
+}
+
+/**
+ * rxe_mr_init_odp() - register an on-demand paging MR
+ * @rxe: the device
+ * @start: user address of the MR; 0 with @length U64_MAX for implicit
+ * @length: length of the MR
+ * @iova: I/O virtual address of the MR
+ * @access: IB access flags, including IB_ACCESS_ON_DEMAND
+ * @mr: the MR to initialise
+ *
+ * Return: 0 or a negative errno.
+ */
+int rxe_mr_init_odp(struct rxe_dev *rxe, u64 start, u64 length, u64 iova,
+		    int access, struct rxe_mr *mr)
+{
+	bool implicit = !start && length == U64_MAX;
+	struct rxe_mr_odp *odp;
+	struct ib_umem_odp *umem;
+
+	rxe_mr_init(access, mr);
+
+	if (implicit && iova)
+		return -EINVAL;
+
+	odp = kzalloc(sizeof(*odp), GFP_KERNEL);
+	if (!odp)
+		return -ENOMEM;
+	xa_init(&odp->children);
+
+	/* The implicit root maps nothing itself: its children do. */
+	if (implicit)
+		umem = ib_umem_odp_alloc_implicit(&rxe->ib_dev, access);
+	else
+		umem = rxe_odp_new_umem(mr, start, length);
+	if (IS_ERR(umem)) {
+		kfree(odp);
+		return PTR_ERR(umem);
+	}
+	odp->umem = umem;
+	odp->start = start;
+
+	mr->odp = odp;
+	mr->ibmr.type = IB_MR_TYPE_USER;
+	mr->ibmr.iova = iova;
+	mr->ibmr.length = length;
+	mr->state = RXE_MR_STATE_VALID;
+	return 0;
+}
+
+/**
+ * rxe_mr_odp_release() - release an ODP MR's umems
+ * @mr: the MR; no copy can be in flight on it any more
+ */
+void rxe_mr_odp_release(struct rxe_mr *mr)
+{
+	struct rxe_mr_odp *odp = mr->odp;
+	struct ib_umem_odp *child;
+	unsigned long idx;
+
+	xa_for_each(&odp->children, idx, child)
+		rxe_odp_free_umem(child);
+	xa_destroy(&odp->children);
+	rxe_odp_free_umem(odp->umem);
+	kfree(odp);
+	mr->odp = NULL;
+}
+
+/**
+ * rxe_odp_init_caps() - report what on-demand paging rxe supports
+ * @rxe: the device
+ *
+ * Every transport operation that touches an MR does so through the copy
+ * paths of this file, so ODP MRs work with all of them.
+ */
+void rxe_odp_init_caps(struct rxe_dev *rxe)
+{
+	struct ib_odp_caps *caps = &rxe->attr.odp_caps;
+	u32 rc = IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_RECV |
+		 IB_ODP_SUPPORT_WRITE | IB_ODP_SUPPORT_READ |
+		 IB_ODP_SUPPORT_ATOMIC | IB_ODP_SUPPORT_SRQ_RECV;
+
+	rxe->attr.kernel_cap_flags |= IBK_ON_DEMAND_PAGING;
+	caps->general_caps = IB_ODP_SUPPORT | IB_ODP_SUPPORT_IMPLICIT;
+	caps->per_transport_caps.rc_odp_caps = rc;
+	caps->per_transport_caps.uc_odp_caps = IB_ODP_SUPPORT_SEND |
+					       IB_ODP_SUPPORT_RECV |
+					       IB_ODP_SUPPORT_WRITE |
+					       IB_ODP_SUPPORT_SRQ_RECV;
+	caps->per_transport_caps.ud_odp_caps = IB_ODP_SUPPORT_SEND |
+					       IB_ODP_SUPPORT_RECV |
+					       IB_ODP_SUPPORT_SRQ_RECV;
+}
