@@ -101,8 +101,10 @@ else
 	     -nographic -no-reboot -nodefaults -serial stdio
 	     -kernel "$image"
 	     -append "console=ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144 ro ${cmdline//RESULTS/9p:results} rdg.halt=b"
-	     -virtfs "local,path=/,mount_tag=/dev/root,security_model=none,readonly=on,multidevs=remap"
-	     -virtfs "local,path=$results,mount_tag=results,security_model=none"
+	     -fsdev "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap"
+	     -device "virtio-9p-pci,fsdev=hostroot,mount_tag=/dev/root"
+	     -fsdev "local,id=results,path=$results,security_model=none"
+	     -device "virtio-9p-pci,fsdev=results,mount_tag=results"
 	     -device virtio-rng-pci)
 	if [ -n "$listen$connect" ]; then
 		[ -n "$node_addr" ] || die "--listen/--connect need --node-addr"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Smoke: rxe0 is up and perftest's WRITE, READ and SEND bandwidth tests
-# complete over it with a non-zero bandwidth (server and client on rxe0).
+# complete over it with a non-zero bandwidth (server and client on rxe0),
+# with pinned and with on-demand paging MRs.
 SUITE=smoke/$RDG_BACKEND
 . "$RDG_TOP/tests/lib/result.sh"
 
@@ -24,10 +25,11 @@ perftest_pair() {
 	return "$rc"
 }
 
-# check_bw TOOL: its bandwidth line reports a positive average.
+# check_bw TOOL [ARGS...]: its bandwidth line reports a positive average.
 check_bw() {
 	local tool=$1 out
-	out=$(perftest_pair "$tool" -s 65536 -n 500 -F 2>&1) || {
+	shift
+	out=$(perftest_pair "$tool" -s 65536 -n 500 -F "$@" 2>&1) || {
 		echo "$out"; return 1; }
 	echo "$out"
 	# Data row: bytes iterations BW_peak BW_average MsgRate
@@ -37,4 +39,6 @@ check_bw() {
 
 for tool in ib_write_bw ib_read_bw ib_send_bw; do
 	run_case "$tool" check_bw "$tool"
+	# On-demand paging MRs: perftest refuses --odp unless rxe reports it.
+	run_case "$tool-odp" check_bw "$tool" --odp
 done

@@ -262,7 +262,7 @@ bool xfer_dmabuf_src_is_dte(int src);
  */
 int xfer_dmabuf_open(struct xfer_buf *buf, enum xfer_dmabuf_src src,
 		     size_t size);
-/* Deregister (if registered), unmap and close; never fails. */
+/* Deregister (if registered; exits 1 if that fails), unmap and close. */
 void xfer_dmabuf_close(struct xfer_buf *buf);
 /* A fresh iova with the page offset of @offset, for one more MR. */
 uint64_t xfer_dmabuf_iova(uint64_t offset);

@@ -335,7 +335,7 @@ static void dmabuf_reg(struct xfer_buf *buf, struct ibv_pd *pd, int access)
 	}
 }
 
-#define DMABUF_OPS(s, n) [s] = {		\
+#define DMABUF_OPS(s, n) {			\
 	.name = (n),				\
 	.src = (s),				\
 	.alloc = dmabuf_alloc,			\
@@ -344,8 +344,8 @@ static void dmabuf_reg(struct xfer_buf *buf, struct ibv_pd *pd, int access)
 }
 
 const struct buf_ops xfer_dmabuf_buf_ops[XFER_SRC_COUNT] = {
-	DMABUF_OPS(XFER_SRC_DTE, "dte"),
-	DMABUF_OPS(XFER_SRC_DTE_IOMEM, "dte-iomem"),
-	DMABUF_OPS(XFER_SRC_UDMABUF, "udmabuf"),
-	DMABUF_OPS(XFER_SRC_HEAP, "heap"),
+	[XFER_SRC_DTE] = DMABUF_OPS(XFER_SRC_DTE, "dte"),
+	[XFER_SRC_DTE_IOMEM] = DMABUF_OPS(XFER_SRC_DTE_IOMEM, "dte-iomem"),
+	[XFER_SRC_UDMABUF] = DMABUF_OPS(XFER_SRC_UDMABUF, "udmabuf"),
+	[XFER_SRC_HEAP] = DMABUF_OPS(XFER_SRC_HEAP, "heap"),
 };

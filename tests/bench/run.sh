@@ -1,0 +1,79 @@
+#!/bin/bash
+# make bench: boot the bench kernel in a guest, measure rxe with pinned, ODP
+# and dma-buf MRs, and write a report (Markdown table and PNG plots) to
+# build/bench/<timestamp>/ (build/bench/latest points to the last one).
+#
+# Needs the bench kernel (make kernel FLAVOR=bench), the patched perftest
+# (make perftest) and python3-matplotlib. Knobs (see tests/bench/README):
+#   BENCH_QUICK=1      a short run (about 5 minutes) instead of the full one
+#   BACKEND=uml|qemu   the guest (default uml); BENCH_MEM (default 4G)
+#   BENCH_REPS, BENCH_DURATION, BENCH_SIZES, BENCH_TOOLS, BENCH_CONFIGS,
+#   BENCH_REG_SIZES, BENCH_REFAULT_COUNT   passed to the guest job
+#
+# Exit status: 0 when the benchmark ran and the report was written (the
+# targets are reported, never enforced); 125 if the guest kernel logged a
+# splat or died; otherwise non-zero when the run could not be completed.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${BUILD:-$top/build}
+export BUILD=$build
+backend=${BACKEND:-uml}
+mem=${BENCH_MEM:-4G}
+quick=${BENCH_QUICK:-0}
+
+die() { echo "bench: $*" >&2; exit 2; }
+case "$backend" in uml|qemu) ;; *) die "BACKEND must be uml or qemu, not '$backend'" ;; esac
+case "$quick" in 0|1) ;; *) die "BENCH_QUICK must be 0 or 1, not '$quick'" ;; esac
+for v in BENCH_REPS BENCH_DURATION BENCH_REFAULT_COUNT; do
+	val=${!v:-}
+	[ -z "$val" ] || [[ "$val" =~ ^[1-9][0-9]*$ ]] ||
+		die "$v must be a positive whole number, not '$val'"
+done
+
+arch=$([ "$backend" = uml ] && echo um || echo x86_64)
+[ -f "$build/kernel/$arch-bench/include/config/kernel.release" ] ||
+	die "no bench kernel for $backend; build it: make kernel BACKEND=$backend FLAVOR=bench"
+"$build/perftest/bin/ib_write_bw" --help 2>/dev/null | grep -q -- --use_dmabuf_exporter ||
+	die "perftest in $build/perftest has no dma-buf memory types; build it: make perftest"
+/usr/bin/python3 -c 'import matplotlib' 2>/dev/null ||
+	die "python3-matplotlib is missing: apt-get install --no-install-recommends python3-matplotlib"
+make -C "$top/tests/bench" --no-print-directory -s || die "building tests/bench failed"
+
+dir=$build/bench/$(date +%Y%m%d-%H%M%S)
+mkdir -p "$dir"
+ln -sfn "$(basename "$dir")" "$build/bench/latest"
+
+# The full run takes 20-30 minutes of guest time; allow for a slow machine.
+timeout=$([ "$quick" = 1 ] && echo 1200 || echo 3600)
+env_args=()
+for v in BENCH_QUICK BENCH_REPS BENCH_DURATION BENCH_SIZES BENCH_TOOLS BENCH_CONFIGS \
+	 BENCH_REG_SIZES BENCH_REFAULT_COUNT; do
+	[ -n "${!v:-}" ] && env_args+=("$v=${!v}")
+done
+
+echo "bench: $backend guest, bench kernel; results in $dir"
+start=$(date +%s)
+"$top/kernel/run-guest.sh" --backend "$backend" --flavor bench --mem "$mem" \
+	--timeout "$timeout" --results "$dir/guest" -- \
+	env "${env_args[@]}" bash "$top/tests/bench/guest-bench.sh"
+rc=$?
+echo "bench: guest finished in $(($(date +%s) - start)) s (exit $rc)"
+
+if [ -s "$dir/guest/bw.tsv" ] || [ -s "$dir/guest/reg.tsv" ]; then
+	/usr/bin/python3 "$top/tests/bench/report.py" "$dir" "$dir/guest" ||
+		{ echo "bench: report.py failed" >&2; [ "$rc" = 0 ] && rc=1; }
+fi
+if [ -f "$dir/report.md" ]; then
+	echo
+	cat "$dir/report.md"
+	echo
+	echo "bench: report $dir/report.md, plots $dir/bw.png $dir/ratio.png"
+fi
+case "$rc" in
+0) ;;
+124) echo "bench: the guest timed out; console log: $dir/guest/console.log" >&2 ;;
+125) echo "bench: the guest kernel logged a splat or died; console log: $dir/guest/console.log" >&2 ;;
+*) echo "bench: the guest job failed (exit $rc); log: $dir/guest/output.log" >&2 ;;
+esac
+exit "$rc"

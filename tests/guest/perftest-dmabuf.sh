@@ -1,0 +1,97 @@
+#!/bin/bash
+# perftest's dma-buf memory types on rxe0: WRITE, READ and SEND bandwidth
+# with memory from the system dma-buf heap (--use_sys_dmabuf), udmabuf
+# (--use_udmabuf) and the test exporter (--use_dmabuf_exporter), the test
+# exporter moving its buffers during a run (--dmabuf_move_interval), and
+# bad option values rejected with a clear message and a non-zero exit.
+SUITE=perftest-dmabuf/$RDG_BACKEND
+. "$RDG_TOP/tests/lib/result.sh"
+
+modprobe dmabuf_test_exporter 2>/dev/null
+
+# perftest_pair TOOL ARGS...: run the server and the client of TOOL on
+# rxe0; print the client's output, then the server's.
+perftest_pair() {
+	local tool=$1 srv rc
+	shift
+	"$tool" -d rxe0 -x 1 "$@" >/tmp/$tool.server.log 2>&1 &
+	srv=$!
+	for _ in $(seq 100); do
+		ss -ltn 2>/dev/null | grep -q ':18515 ' && break
+		sleep 0.05
+	done
+	timeout 120 "$tool" -d rxe0 -x 1 "$@" "$RDG_SERVER_IP"
+	rc=$?
+	wait "$srv" || rc=1
+	echo "--- server"
+	cat /tmp/$tool.server.log
+	return "$rc"
+}
+
+# check_dmabuf_bw TOOL ARGS...: both sides register their buffer with
+# ibv_reg_dmabuf_mr and the client reports a positive average bandwidth.
+check_dmabuf_bw() {
+	local tool=$1 out
+	shift
+	out=$(perftest_pair "$tool" -s 65536 -n 300 -F "$@" 2>&1) || {
+		echo "$out"; echo "FAILED: $tool exited non-zero"; return 1; }
+	echo "$out"
+	[ "$(echo "$out" | grep -c 'Calling ibv_reg_dmabuf_mr')" -ge 2 ] || {
+		echo "FAILED: not both sides registered a dma-buf MR"; return 1; }
+	echo "$out" | sed '/^--- server/q' | awk '$1 == 65536 && NF >= 5 {
+		if ($4 + 0 > 0) ok = 1 } END { exit !ok }' || {
+		echo "FAILED: no positive bandwidth"; return 1; }
+}
+
+# check_moves TOOL: the test exporter moves the buffers every 2 ms during
+# the run, the run completes, and the client reports moves and refaults.
+check_moves() {
+	local tool=$1 out moves refaults
+	out=$(perftest_pair "$tool" -s 65536 -n 1500 -F --use_dmabuf_exporter \
+		--dmabuf_move_interval=2000 2>&1) || {
+		echo "$out"; echo "FAILED: $tool exited non-zero"; return 1; }
+	echo "$out"
+	out=$(echo "$out" | sed '/^--- server/q')
+	moves=$(echo "$out" | awk '/DMA-BUF moves   : [0-9]/ { print $4 }')
+	refaults=$(echo "$out" | awk '/DMA-BUF refaults: [0-9]/ { print $3 }')
+	echo "moves=$moves refaults=$refaults"
+	[ -n "$moves" ] && [ "$moves" -gt 0 ] || { echo "FAILED: no moves reported"; return 1; }
+	echo "$out" | grep -q 'move failures' && { echo "FAILED: a move failed"; return 1; }
+	# rxe counts refaults; the moves invalidated a mapping in use.
+	[ -n "$refaults" ] && [ "$refaults" -gt 0 ] || { echo "FAILED: no refaults reported"; return 1; }
+}
+
+types="sys_dmabuf udmabuf dmabuf_exporter"
+for type in $types; do
+	for tool in ib_write_bw ib_read_bw ib_send_bw; do
+		run_case "$tool-$type" check_dmabuf_bw "$tool" "--use_$type"
+	done
+done
+for tool in ib_write_bw ib_read_bw ib_send_bw; do
+	run_case "$tool-dmabuf_exporter-moving" check_moves "$tool"
+done
+
+# Bad input: rejected by the option parser before any device work.
+bad_interval='Invalid --dmabuf_move_interval .*whole number of microseconds from 1 to 60000000'
+for v in abc 0 -1 1.5 10us "" 60000001 99999999999999999999; do
+	expect_status "bad-interval-${v:-empty}" nonzero "$bad_interval" \
+		ib_write_bw --use_dmabuf_exporter "--dmabuf_move_interval=$v"
+done
+expect_status interval-without-exporter nonzero \
+	'--dmabuf_move_interval needs --use_dmabuf_exporter' \
+	ib_write_bw --dmabuf_move_interval=1000
+expect_status interval-with-heap nonzero \
+	'--dmabuf_move_interval needs --use_dmabuf_exporter' \
+	ib_read_bw --use_sys_dmabuf --dmabuf_move_interval=1000
+for type in $types; do
+	expect_status "odp-after-$type" nonzero "--odp can't be used with --use_$type" \
+		ib_write_bw "--use_$type" --odp
+	expect_status "odp-before-$type" nonzero "--odp can't be used with --use_$type" \
+		ib_send_bw --odp "--use_$type"
+done
+expect_status two-dmabuf-types nonzero "Can't use multiple memory types" \
+	ib_write_bw --use_sys_dmabuf --use_udmabuf
+expect_status dmabuf-and-mmap nonzero "Can't use multiple memory types" \
+	ib_write_bw --use_dmabuf_exporter --mmap=/dev/null
+expect_status interval-missing-value nonzero "requires an argument" \
+	ib_write_bw --use_dmabuf_exporter --dmabuf_move_interval
