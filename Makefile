@@ -14,13 +14,14 @@ TIMEOUT ?= 1800
 KARCH = $(if $(filter qemu,$(BACKEND)),x86_64,um)
 
 .PHONY: help deps kernel userspace rdma-core perftest test demo shell \
-	series clean distclean
+	series series-check clean distclean
 
 help:
 	@echo "make test      build everything and run every test suite"
 	@echo "make demo      the main job: bandwidth over rxe in a UML guest, data verified"
 	@echo "make shell     interactive guest with rxe0 up (CMD='...' runs one command)"
 	@echo "make series    write kernel/rdma-core/perftest changes as patch series to build/series"
+	@echo "make series-check  build every prefix of the kernel series, checkpatch each patch"
 	@echo "make kernel    build one guest kernel (BACKEND=uml|qemu FLAVOR=debug|bench)"
 	@echo "make userspace build the patched rdma-core and perftest"
 	@echo "make deps      apt-get install what the project needs (as root)"
@@ -59,6 +60,10 @@ shell: deps userspace kernel
 
 series: deps
 	@scripts/make-series.sh
+
+series-check: series
+	@$(MAKE) --no-print-directory kernel BACKEND=uml FLAVOR=debug
+	@scripts/check-series.sh
 
 clean:
 	rm -rf $(BUILD)/results $(BUILD)/kernel $(BUILD)/rdma-core $(BUILD)/perftest

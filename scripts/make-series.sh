@@ -28,7 +28,8 @@ series_from_tree() {
 	local name=$1 tree=$2
 	shift 2
 	g "$tree" init -q
-	g "$tree" add -A
+	# -f: a tarball may carry a .gitignore that hides its own files.
+	g "$tree" add -A -f
 	g "$tree" commit -q -m "pristine $name"
 	g "$tree" tag base
 	if [ $# -gt 0 ]; then
