@@ -13,13 +13,14 @@ TIMEOUT ?= 1800
 
 KARCH = $(if $(filter qemu,$(BACKEND)),x86_64,um)
 
-.PHONY: help deps kernel userspace rdma-core perftest test demo shell \
+.PHONY: help deps kernel userspace rdma-core perftest test demo shell bench \
 	series series-check clean distclean
 
 help:
 	@echo "make test      build everything and run every test suite"
 	@echo "make demo      the main job: bandwidth over rxe in a UML guest, data verified"
 	@echo "make shell     interactive guest with rxe0 up (CMD='...' runs one command)"
+	@echo "make bench     bandwidth of pinned, ODP and dma-buf MRs side by side (bench kernel)"
 	@echo "make series    write kernel/rdma-core/perftest changes as patch series to build/series"
 	@echo "make series-check  build every prefix of the kernel series, checkpatch each patch"
 	@echo "make kernel    build one guest kernel (BACKEND=uml|qemu FLAVOR=debug|bench)"
@@ -57,6 +58,11 @@ shell: deps userspace kernel
 		kernel/run-guest.sh --backend $(BACKEND) --flavor $(FLAVOR) \
 			--timeout $(TIMEOUT) --interactive; \
 	fi
+
+bench: deps userspace
+	@$(MAKE) --no-print-directory kernel BACKEND=$(BACKEND) FLAVOR=bench
+	@$(MAKE) --no-print-directory -C tests/bench
+	@tests/bench/run.sh
 
 series: deps
 	@scripts/make-series.sh

@@ -14,6 +14,8 @@ packages=(
 	libnl-route-3-dev libudev-dev libpci-dev autoconf automake libtool
 	# series export
 	git
+	# benchmark report plots
+	python3-matplotlib
 )
 
 missing=()

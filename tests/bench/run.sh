@@ -34,7 +34,9 @@ done
 arch=$([ "$backend" = uml ] && echo um || echo x86_64)
 [ -f "$build/kernel/$arch-bench/include/config/kernel.release" ] ||
 	die "no bench kernel for $backend; build it: make kernel BACKEND=$backend FLAVOR=bench"
-"$build/perftest/bin/ib_write_bw" --help 2>/dev/null | grep -q -- --use_dmabuf_exporter ||
+# (perftest exits 1 after --help)
+help=$("$build/perftest/bin/ib_write_bw" --help 2>&1)
+[[ "$help" == *--use_dmabuf_exporter* ]] ||
 	die "perftest in $build/perftest has no dma-buf memory types; build it: make perftest"
 /usr/bin/python3 -c 'import matplotlib' 2>/dev/null ||
 	die "python3-matplotlib is missing: apt-get install --no-install-recommends python3-matplotlib"
