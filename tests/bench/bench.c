@@ -209,6 +209,14 @@ void loop_connect(struct loop *l, int port, int gid_index)
 	}
 }
 
+void loop_reconnect(struct loop *l, int port, int gid_index)
+{
+	ibv_destroy_qp(l->qp[0]);
+	ibv_destroy_qp(l->qp[1]);
+	ibv_destroy_cq(l->cq);
+	loop_connect(l, port, gid_index);
+}
+
 int loop_write(struct loop *l, struct ibv_mr *src, size_t len, uint64_t raddr, uint32_t rkey)
 {
 	struct ibv_sge sge = {

@@ -45,6 +45,8 @@ struct loop {
 void loop_open(struct loop *l, const char *devname);
 /* Create and connect the QP pair on @port with GID index @gid_index. */
 void loop_connect(struct loop *l, int port, int gid_index);
+/* Replace the QP pair and CQ, e.g. after a QP went to the error state. */
+void loop_reconnect(struct loop *l, int port, int gid_index);
 /* Post one signalled RDMA WRITE on qp[0] and wait for its completion; 0 or a WC status. */
 int loop_write(struct loop *l, struct ibv_mr *src, size_t len, uint64_t raddr, uint32_t rkey);
 

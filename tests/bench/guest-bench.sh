@@ -19,7 +19,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	: "${BENCH_REPS:=2}" "${BENCH_DURATION:=1}" "${BENCH_SIZES:=4096 65536 4194304}"
 	: "${BENCH_REG_SIZES:=1M 64M}" "${BENCH_REFAULT_COUNT:=50}"
 else
-	: "${BENCH_REPS:=5}" "${BENCH_DURATION:=1}"
+	: "${BENCH_REPS:=4}" "${BENCH_DURATION:=1}"
 	: "${BENCH_SIZES:=4096 16384 65536 262144 1048576 4194304}"
 	: "${BENCH_REG_SIZES:=1M 64M 1G}" "${BENCH_REFAULT_COUNT:=200}"
 fi
@@ -107,7 +107,9 @@ done
 
 # --- bandwidth
 # run_pair TOOL SIZE CONFIG PORT: one perftest run, server and client on rxe0;
-# prints "bw_MiBps iterations moves refaults", NA for what it lacks.
+# prints "bw_MiBps iterations moves mover_s refaults", NA for what it
+# lacks (moves in mover_s seconds of the client's mover thread; refaults of
+# the whole device meanwhile).
 run_pair() {
 	local tool=$1 size=$2 cfg=$3 port=$4 args srv rc src out i
 	# shellcheck disable=SC2207
@@ -133,18 +135,19 @@ run_pair() {
 	} >> "$out_dir/bw-runs.log"
 	echo "$out" | awk -v s="$size" -v rc="$rc" '
 		$1 == s && NF >= 5 { bw = $4; it = $2 }
-		/DMA-BUF moves   : [0-9]/ { mv = $4 }
+		/DMA-BUF moves   : [0-9]/ { mv = $4; ms = $6 }
 		/DMA-BUF refaults: [0-9]/ { rf = $3 }
 		END {
 			if (rc != 0 || bw == "") bw = "NA"
-			printf "%s\t%s\t%s\t%s\n", bw, it == "" ? "NA" : it,
-				mv == "" ? "NA" : mv, rf == "" ? "NA" : rf
+			printf "%s\t%s\t%s\t%s\t%s\n", bw, it == "" ? "NA" : it,
+				mv == "" ? "NA" : mv, ms == "" ? "NA" : ms,
+				rf == "" ? "NA" : rf
 		}'
 }
 
 out_dir=$out
 : > "$out/bw-runs.log"
-printf 'round\ttool\tbytes\tconfig\tbw_MiBps\titerations\tmoves\trefaults\n' > "$out/bw.tsv"
+printf 'round\ttool\tbytes\tconfig\tbw_MiBps\titerations\tmoves\tmover_s\trefaults\n' > "$out/bw.tsv"
 nconf=$(echo $BENCH_CONFIGS | wc -w)
 total=$((BENCH_REPS * $(echo $BENCH_TOOLS | wc -w) * $(echo $BENCH_SIZES | wc -w) * nconf))
 log "bandwidth: $total runs of ${BENCH_DURATION} s ($BENCH_REPS rounds)"

@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,18 +46,26 @@ static size_t parse_size(const char *s)
 }
 
 #define PROBE 4096
+/* The iova of dma-buf MRs (ibv_reg_dmabuf_mr leaves mr->addr at the offset) */
+#define DMABUF_IOVA (1ULL << 40)
 
 static struct ibv_mr *probe_mr;
 
-/* Time one RDMA WRITE into @mr, in ns; negative: it failed */
-static double first_write(struct loop *l, struct ibv_mr *mr)
+static int gid_index = 1;
+
+/*
+ * Time one RDMA WRITE to @iova of @mr, in ns; NAN if it failed (then the
+ * QP pair, in the error state, is replaced).
+ */
+static double first_write(struct loop *l, struct ibv_mr *mr, uint64_t iova)
 {
 	double t = now_ns();
-	int st = loop_write(l, probe_mr, PROBE, (uintptr_t)mr->addr, mr->rkey);
+	int st = loop_write(l, probe_mr, PROBE, iova, mr->rkey);
 
 	if (st) {
 		fprintf(stderr, "reg_bench: first write failed: %s\n", ibv_wc_status_str(st));
-		return -1;
+		loop_reconnect(l, 1, gid_index);
+		return NAN;
 	}
 	return now_ns() - t;
 }
@@ -65,14 +74,22 @@ static void report(const char *kind, size_t size, int reps, double *reg, double 
 		   double *dereg)
 {
 	double mn = reg[0];
-	int i;
+	char fw[32];
+	int i, nf;
 
 	for (i = 1; i < reps; i++)
 		if (reg[i] < mn)
 			mn = reg[i];
-	printf("%s\t%zu\t%d\t%.1f\t%.1f\t%.1f\t%.1f\n", kind, size, reps,
-	       quantile(reg, reps, 0.5) / 1e3, mn / 1e3, quantile(first, reps, 0.5) / 1e3,
-	       quantile(dereg, reps, 0.5) / 1e3);
+	/* Failed first writes (NAN) are left out; all failed: n/a */
+	for (i = 0, nf = 0; i < reps; i++)
+		if (!isnan(first[i]))
+			first[nf++] = first[i];
+	if (nf)
+		snprintf(fw, sizeof(fw), "%.1f", quantile(first, nf, 0.5) / 1e3);
+	else
+		snprintf(fw, sizeof(fw), "n/a");
+	printf("%s\t%zu\t%d\t%.1f\t%.1f\t%s\t%.1f\n", kind, size, reps,
+	       quantile(reg, reps, 0.5) / 1e3, mn / 1e3, fw, quantile(dereg, reps, 0.5) / 1e3);
 	fflush(stdout);
 }
 
@@ -102,7 +119,7 @@ static void bench_va(struct loop *l, size_t size, int reps, int odp)
 			munmap(buf, size);
 			return;
 		}
-		first[i] = first_write(l, mr);
+		first[i] = first_write(l, mr, (uintptr_t)buf);
 		t = now_ns();
 		ibv_dereg_mr(mr);
 		dereg[i] = now_ns() - t;
@@ -128,7 +145,7 @@ static void bench_dmabuf(struct loop *l, size_t size, int reps, enum dmabuf_src 
 		struct ibv_mr *mr;
 
 		t = now_ns();
-		mr = ibv_reg_dmabuf_mr(l->pd, 0, size, 1UL << 40, fd, ACCESS);
+		mr = ibv_reg_dmabuf_mr(l->pd, 0, size, DMABUF_IOVA, fd, ACCESS);
 		reg[i] = now_ns() - t;
 		if (!mr) {
 			fprintf(stderr, "reg_bench: %s ibv_reg_dmabuf_mr of %zu bytes: %s\n",
@@ -137,7 +154,7 @@ static void bench_dmabuf(struct loop *l, size_t size, int reps, enum dmabuf_src 
 			close(fd);
 			return;
 		}
-		first[i] = first_write(l, mr);
+		first[i] = first_write(l, mr, DMABUF_IOVA);
 		t = now_ns();
 		ibv_dereg_mr(mr);
 		dereg[i] = now_ns() - t;
@@ -150,7 +167,7 @@ int main(int argc, char **argv)
 {
 	const char *dev = "rxe0";
 	size_t sizes[16], max = 0;
-	int reps = 5, nsizes = 0, gid_index = 1, opt, i;
+	int reps = 5, nsizes = 0, opt, i;
 	struct loop l;
 
 	while ((opt = getopt(argc, argv, "d:g:r:")) != -1) {

@@ -235,8 +235,10 @@ static int rxe_dmabuf_copy_fn(struct iosys_map *map, size_t offset, void *arg)
  * @length: bytes to copy
  * @dir: RXE_TO_MR_OBJ or RXE_FROM_MR_OBJ
  *
- * Return: 0, or a negative errno when the buffer cannot be mapped (revoked,
- * map failure, fence timeout); callers turn it into an error completion.
+ * Return: 0, or -EFAULT when the buffer cannot be mapped (revoked, map
+ * failure, fence timeout: the refault tracepoint says which), which the
+ * requester reports as a local protection error and the responder as a
+ * remote access error.
  */
 int rxe_dmabuf_mr_copy(struct rxe_mr *mr, u64 iova, void *addr,
 		       unsigned int length, enum rxe_mr_copy_dir dir)
@@ -247,7 +249,7 @@ int rxe_dmabuf_mr_copy(struct rxe_mr *mr, u64 iova, void *addr,
 		.dir = dir,
 	};
 
-	return rxe_dmabuf_access(mr, iova, rxe_dmabuf_copy_fn, &c);
+	return rxe_dmabuf_access(mr, iova, rxe_dmabuf_copy_fn, &c) ? -EFAULT : 0;
 }
 
 struct rxe_dmabuf_atomic {

@@ -395,9 +395,9 @@ static int rxe_odp_copy_fn(struct ib_umem_odp *umem, u64 va, u64 len,
  * @length: bytes to copy
  * @dir: RXE_TO_MR_OBJ or RXE_FROM_MR_OBJ
  *
- * Return: 0, or -EFAULT when part of the range has no VMA (or not the
- * access needed), or another negative errno; callers turn it into an
- * error completion.
+ * Return: 0, or -EFAULT when part of the range cannot be mapped (no VMA,
+ * not the access needed, out of memory), which the requester reports as a
+ * local protection error and the responder as a remote access error.
  */
 int rxe_odp_mr_copy(struct rxe_mr *mr, u64 iova, void *addr,
 		    unsigned int length, enum rxe_mr_copy_dir dir)
@@ -405,7 +405,7 @@ int rxe_odp_mr_copy(struct rxe_mr *mr, u64 iova, void *addr,
 	struct rxe_odp_copy c = { .addr = addr, .dir = dir };
 
 	return rxe_odp_mr_run(mr, iova, length, dir == RXE_TO_MR_OBJ,
-			      rxe_odp_copy_fn, &c);
+			      rxe_odp_copy_fn, &c) ? -EFAULT : 0;
 }
 
 struct rxe_odp_atomic {
