@@ -459,11 +459,19 @@ int dte_buffer_move(struct dma_buf *dmabuf, u32 flags)
 	} else if (buf->pins) {
 		ret = -EBUSY;
 	} else {
+		/*
+		 * Users first: once importers have dropped their mappings
+		 * (their copies in flight done) and user PTEs are gone,
+		 * nothing writes the old pages, and only then may the copy
+		 * read them. Copying first loses writes that land meanwhile.
+		 * Should the migration then fail, users just refault into
+		 * the pages they had.
+		 */
+		dte_invalidate_locked(buf);
 		ret = dte_migrate_locked(buf);
 		if (!ret) {
 			buf->moves++;
 			fence = dma_fence_get(buf->cur->fence);
-			dte_invalidate_locked(buf);
 		}
 	}
 	dma_resv_unlock(dmabuf->resv);

@@ -75,7 +75,9 @@ log "memcpy bandwidth"
 log "registration time ($BENCH_REG_SIZES)"
 start=$(date +%s)
 "$bin/reg_bench" -d "$dev" -g "$gid" $BENCH_REG_SIZES > "$out/reg.tsv" 2> "$out/reg.err"
-log "registration done in $(($(date +%s) - start)) s (rc $?)"
+rc=$?
+log "registration done in $(($(date +%s) - start)) s (exit $rc)"
+[ "$rc" = 0 ] || cat "$out/reg.err"
 
 # --- refault latency, and rxe's own measure of it from its tracepoint
 log "refault latency"

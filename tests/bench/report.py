@@ -13,6 +13,7 @@ each target stands, with the spread that the numbers have.
 """
 import csv
 import os
+import random
 import statistics
 import sys
 from collections import defaultdict
@@ -104,10 +105,49 @@ def bandwidth(rows):
                 ratio[tool][size][cfg].append(v / ref)
     moves = defaultdict(list)
     for r in rows:
-        m, rf = fnum(r.get("moves")), fnum(r.get("refaults"))
-        if m is not None:
-            moves[(r["tool"], int(r["bytes"]), r["config"])].append((m, rf))
+        m, secs, rf = fnum(r.get("moves")), fnum(r.get("mover_s")), fnum(r.get("refaults"))
+        if m and secs:
+            moves[(r["tool"], int(r["bytes"]), r["config"])].append((m, secs, rf))
     return bw, ratio, failed, moves
+
+
+def bootstrap_median_ci(v, n=2000, alpha=0.05):
+    """Median of v and a bootstrap (1 - alpha) confidence interval of it."""
+    rng = random.Random(12345)
+    meds = sorted(statistics.median(rng.choices(v, k=len(v))) for _ in range(n))
+    return (statistics.median(v), meds[int(alpha / 2 * n)], meds[int((1 - alpha / 2) * n) - 1])
+
+
+def pooled(ratio, tools, sizes, cfg, min_size):
+    return [x for t in tools for s in sizes if s >= min_size for x in ratio[t][s][cfg]]
+
+
+def per_page_costs(refault, trace):
+    """{buffer bytes: (move us/page, refault us/page)} from refault_lat's
+    "move" case (the exporter's move, waited for) and rxe's tracepoint."""
+    move = {int(r["buf_bytes"]): float(r["median_us"]) / (int(r["buf_bytes"]) / 4096)
+            for r in refault if r["case"] == "move" and fnum(r.get("median_us"))}
+    by = defaultdict(list)
+    for r in trace:
+        if r.get("err") == "0" and fnum(r.get("length")):
+            by[int(r["buf_bytes"])].append(float(r["duration_ns"]) / 1e3 / (int(r["length"]) / 4096))
+    return {b: (move[b], statistics.median(by[b])) for b in move if by.get(b)}
+
+
+def interp_cost(costs, buf):
+    """Per-page (move, refault) cost for a buffer of buf bytes: linear in
+    log2(size) between the measured buffer sizes, flat outside them."""
+    import math
+    pts = sorted(costs.items())
+    if not pts:
+        return None
+    if buf <= pts[0][0]:
+        return pts[0][1]
+    for (b0, c0), (b1, c1) in zip(pts, pts[1:]):
+        if buf <= b1:
+            t = (math.log2(buf) - math.log2(b0)) / (math.log2(b1) - math.log2(b0))
+            return tuple(x0 + t * (x1 - x0) for x0, x1 in zip(c0, c1))
+    return pts[-1][1]
 
 
 def plot(path_bw, path_ratio, tools, sizes, configs, bw, ratio, memcpy):
@@ -206,6 +246,14 @@ def main():
              f"{env.get('netdev_mtu', '?')}), RDMA MTU 4096, loopback (server and client on "
              f"rxe0). {env.get('start', '')} to {env.get('end', '(unfinished)')}."
              + (" **Quick run (BENCH_QUICK=1): few rounds and sizes.**" if env.get("quick") == "1" else ""))
+    load = read_tsv(os.path.join(outdir, "host-load.tsv"))
+    if load:
+        l1 = [float(r["load1"]) for r in load]
+        L.append("")
+        henv = read_env(os.path.join(outdir, "host.txt"))
+        L.append(f"Host: {henv.get('cpus', '?')} CPUs; 1-minute load average during the run "
+                 f"{statistics.mean(l1):.1f} on average, {max(l1):.1f} at most (the guest's own "
+                 f"load is about 1). Other work on the host shows up as noise in every figure.")
     L.append("")
     L.append(f"Bandwidth: perftest `-D {env.get('duration_s', '?')}` (time-based) runs; every round "
              f"runs every configuration once per tool and size, back to back (order reversed every "
@@ -214,56 +262,53 @@ def main():
              f"the lowest and highest round. All figures are benchmarks, not pass/fail tests.")
     L.append("")
 
-    # Targets
+    # Targets: every ratio of a configuration at the sizes a target covers
+    # (all tools, all rounds) pooled; the median and a bootstrap 95%
+    # confidence interval of it decide, so that noise is not mistaken for
+    # a result either way.
     L.append("## Targets")
     L.append("")
-    L.append("| target | measured | status |")
-    L.append("|---|---|---|")
-    target_notes = []
+    L.append("Each target pools the per-round ratios of all three tools at the sizes it covers; "
+             "*median [95% CI]* is their median and a bootstrap confidence interval of it. "
+             "**met**: the whole interval is at or above the target; **not met**: the whole "
+             "interval is below; **not resolved**: the interval straddles the target, i.e. this "
+             "run's noise is larger than the distance to the target.")
+    L.append("")
+    L.append("| target | configuration | ratios | median [95% CI] | worst tool/size (median) | status |")
+    L.append("|---|---|---|---|---|---|")
+    verdicts = {}
     for cfgs, min_size, goal, text in TARGETS:
-        worst = None
-        cells = []
         for cfg in cfgs:
-            for tool in tools:
-                for s in sizes:
-                    if s < min_size or not ratio[tool][s][cfg]:
-                        continue
-                    m = median(ratio[tool][s][cfg])
-                    cells.append((m, cfg, tool, s))
-        if not cells:
-            L.append(f"| {text} | not measured | n/a |")
-            continue
-        cells.sort()
-        worst = cells[0]
-        below = [c for c in cells if c[0] < goal]
-        med_all = median([c[0] for c in cells])
-        status = "met" if not below else f"not met in {len(below)} of {len(cells)} cases"
-        L.append(f"| {text} | median {med_all:.3f}, lowest {worst[0]:.3f} "
-                 f"({SHORT[worst[1]]}, {worst[2]}, {size_str(worst[3])}) | {status} |")
-        if below:
-            target_notes.append((text, below))
+            if cfg not in configs:
+                continue
+            v = pooled(ratio, tools, sizes, cfg, min_size)
+            if len(v) < 3:
+                L.append(f"| {text} | {SHORT[cfg]} | {len(v)} | n/a | n/a | not measured |")
+                continue
+            med, lo, hi = bootstrap_median_ci(v)
+            cells = sorted((median(ratio[t][sz][cfg]), t, sz) for t in tools for sz in sizes
+                           if sz >= min_size and ratio[t][sz][cfg])
+            w = cells[0]
+            status = "met" if lo >= goal else "not met" if hi < goal else "not resolved"
+            verdicts[cfg] = (status, med, lo, hi, goal)
+            L.append(f"| {text} | {SHORT[cfg]} | {len(v)} | {med:.3f} [{lo:.3f}-{hi:.3f}] | "
+                     f"{w[1]} {size_str(w[2])} ({w[0]:.3f}) | **{status}** |")
     # registration target
     regd = {(r["kind"], int(r["bytes"])): r for r in reg}
     gib = 1 << 30
     p = fnum(regd.get(("pinned", gib), {}).get("reg_median_us"))
-    dte = fnum(regd.get(("dmabuf-exporter", gib), {}).get("reg_median_us"))
-    heap = fnum(regd.get(("dmabuf-heap", gib), {}).get("reg_median_us"))
-    if p and dte:
-        sp = p / dte
-        extra = f"; heap dma-buf {p / heap:.1f}x" if heap else ""
-        L.append(f"| ibv_reg_dmabuf_mr of 1 GiB >= 10x faster than pinned ibv_reg_mr | "
-                 f"pinned {p / 1e3:.1f} ms, test exporter dma-buf {dte / 1e3:.2f} ms: "
-                 f"{sp:.0f}x{extra} | {'met' if sp >= 10 else 'not met'} |")
-    else:
-        L.append("| ibv_reg_dmabuf_mr of 1 GiB >= 10x faster than pinned ibv_reg_mr | "
-                 "not measured | n/a |")
+    for kind, label in (("dmabuf-exporter", "test exporter"), ("dmabuf-heap", "system heap")):
+        d = fnum(regd.get((kind, gib), {}).get("reg_median_us"))
+        text = "ibv_reg_dmabuf_mr of 1 GiB >= 10x faster than pinned ibv_reg_mr"
+        if p and d:
+            sp = p / d
+            verdicts["reg-" + kind] = sp
+            L.append(f"| {text} | {label} | {regd[(kind, gib)]['reps']} | {sp:.0f}x (pinned "
+                     f"{p / 1e3:.1f} ms, dma-buf {d / 1e3:.3f} ms) | | "
+                     f"**{'met' if sp >= 10 else 'not met'}** |")
+        else:
+            L.append(f"| {text} | {label} | 0 | n/a | | not measured |")
     L.append("")
-    for text, below in target_notes:
-        shown = ", ".join(f"{SHORT[c]} {t} {size_str(s)}: {m:.3f}" for m, c, t, s in below[:8])
-        more = f" and {len(below) - 8} more" if len(below) > 8 else ""
-        L.append(f"- *{text}*: below in {shown}{more}.")
-    if target_notes:
-        L.append("")
 
     # Bandwidth tables
     L.append("## Bandwidth")
@@ -303,26 +348,38 @@ def main():
     if mv_cfgs:
         L.append("## Under migration")
         L.append("")
-        L.append("Moves per second and refaults per second of the client's buffer (the server "
-                 "moves its own buffer as well); refaults are rxe's device-wide "
-                 "`dmabuf_refaults` counter over the client's run.")
+        L.append("What the client's mover thread achieved (perftest's own report; the server "
+                 "moved its buffer too), the refaults rxe counted on the device meanwhile (both "
+                 "sides), and what a CPU-time model predicts. perftest's buffer is 2 x the "
+                 "message size (at least 8 KiB) on each side; each move of it costs the "
+                 "exporter's move (allocate new pages, copy, fence) and, at the next access, "
+                 "rxe's refault (map and vmap the whole buffer), both per page as measured "
+                 "below (refault_lat's move time and the tracepoint; interpolated in buffer "
+                 "size). On one CPU, the predicted ratio is the CPU time that the moves of both "
+                 "sides leave to rxe: 1 - 2 x (move + refault) / interval achieved.")
         L.append("")
-        L.append("| tool | size | config | moves/s (client) | refaults/s (device) |")
-        L.append("|---|---|---|---|---|")
-        dur = fnum(env.get("duration_s")) or 1
+        L.append("| tool | size | config | interval achieved (ms) | refaults/s (device) | "
+                 "ratio measured | ratio predicted |")
+        L.append("|---|---|---|---|---|---|---|")
+        costs = per_page_costs(refault, trace)
         for tool in tools:
-            for s in sizes:
+            for sz in sizes:
                 for c in mv_cfgs:
-                    v = moves.get((tool, s, c))
+                    v = moves.get((tool, sz, c))
                     if not v:
                         continue
-                    mvs = median([m for m, _ in v])
-                    rfs = [rf for _, rf in v if rf is not None]
-                    L.append(f"| {tool} | {size_str(s)} | {SHORT[c]} | {mvs / dur:.0f} | "
-                             f"{(median(rfs) / dur) if rfs else float('nan'):.0f} |")
-        L.append("")
-        L.append("A perftest run lasts longer than its measured interval (setup, connection), so "
-                 "the rates above are upper bounds.")
+                    ivl = median([secs / m for m, secs, _ in v])
+                    rfs = [rf / secs for m, secs, rf in v if rf is not None]
+                    meas = median(ratio[tool][sz][c]) if ratio[tool][sz][c] else None
+                    pred = None
+                    buf = 2 * max(sz, 4096)
+                    cost = interp_cost(costs, buf)
+                    if cost:
+                        per_move = (buf / 4096) * (cost[0] + cost[1]) / 1e6
+                        pred = max(0.0, 1 - 2 * per_move / ivl)
+                    L.append(f"| {tool} | {size_str(sz)} | {SHORT[c]} | {ivl * 1e3:.2f} | "
+                             f"{median(rfs) if rfs else float('nan'):.0f} | {fmt(meas, 3)} | "
+                             f"{fmt(pred, 2)} |")
         L.append("")
 
     # Registration

@@ -42,6 +42,21 @@ help=$("$build/perftest/bin/ib_write_bw" --help 2>&1)
 	die "python3-matplotlib is missing: apt-get install --no-install-recommends python3-matplotlib"
 make -C "$top/tests/bench" --no-print-directory -s || die "building tests/bench failed"
 
+# A UML process's memory is host mmaps of the guest's pages, one per page
+# at worst: registering (and touching) 1 GiB needs more than the host's
+# default vm.max_map_count (65530) once guest memory is fragmented, and UML
+# then kills the process ("UML ran out of memory on the host side").
+want_maps=1048576
+if [ "$backend" = uml ] && [ "$(cat /proc/sys/vm/max_map_count)" -lt "$want_maps" ]; then
+	if [ -w /proc/sys/vm/max_map_count ]; then
+		echo "bench: raising the host's vm.max_map_count to $want_maps for UML's 1 GiB registrations"
+		echo "$want_maps" > /proc/sys/vm/max_map_count
+	else
+		echo "bench: the host's vm.max_map_count is $(cat /proc/sys/vm/max_map_count);" \
+		     "1 GiB registrations in UML may fail (raise it to $want_maps as root)" >&2
+	fi
+fi
+
 dir=$build/bench/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$dir"
 ln -sfn "$(basename "$dir")" "$build/bench/latest"
@@ -55,11 +70,23 @@ for v in BENCH_QUICK BENCH_REPS BENCH_DURATION BENCH_SIZES BENCH_TOOLS BENCH_CON
 done
 
 echo "bench: $backend guest, bench kernel; results in $dir"
+# The host's load, sampled: other work on this machine is noise in every figure.
+printf 'cpus\t%s\nkernel\t%s\n' "$(nproc)" "$(uname -r)" > "$dir/host.txt"
+(
+	printf 'time\tload1\n'
+	while :; do
+		printf '%s\t%s\n' "$(date +%s)" "$(cut -d' ' -f1 /proc/loadavg)"
+		sleep 10
+	done
+) > "$dir/host-load.tsv" &
+sampler=$!
 start=$(date +%s)
 "$top/kernel/run-guest.sh" --backend "$backend" --flavor bench --mem "$mem" \
 	--timeout "$timeout" --results "$dir/guest" -- \
 	env "${env_args[@]}" bash "$top/tests/bench/guest-bench.sh"
 rc=$?
+kill "$sampler" 2>/dev/null
+wait "$sampler" 2>/dev/null
 echo "bench: guest finished in $(($(date +%s) - start)) s (exit $rc)"
 
 if [ -s "$dir/guest/bw.tsv" ] || [ -s "$dir/guest/reg.tsv" ]; then

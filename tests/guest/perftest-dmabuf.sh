@@ -14,7 +14,11 @@ modprobe dmabuf_test_exporter 2>/dev/null
 perftest_pair() {
 	local tool=$1 srv rc
 	shift
-	"$tool" -d rxe0 -x 1 "$@" >/tmp/$tool.server.log 2>&1 &
+	if [ -n "${NO_STDIN:-}" ]; then
+		"$tool" -d rxe0 -x 1 "$@" >/tmp/$tool.server.log 2>&1 0<&- &
+	else
+		"$tool" -d rxe0 -x 1 "$@" >/tmp/$tool.server.log 2>&1 &
+	fi
 	srv=$!
 	for _ in $(seq 100); do
 		ss -ltn 2>/dev/null | grep -q ':18515 ' && break
@@ -61,11 +65,19 @@ check_moves() {
 	[ -n "$refaults" ] && [ "$refaults" -gt 0 ] || { echo "FAILED: no refaults reported"; return 1; }
 }
 
+# check_no_stdin ARGS...: check_dmabuf_bw with standard input closed, so
+# that the first descriptor opened is 0, which perftest takes for "no
+# dma-buf": the memory type must never hand that out.
+check_no_stdin() {
+	( exec 0<&-; NO_STDIN=1 check_dmabuf_bw "$@" )
+}
+
 types="sys_dmabuf udmabuf dmabuf_exporter"
 for type in $types; do
 	for tool in ib_write_bw ib_read_bw ib_send_bw; do
 		run_case "$tool-$type" check_dmabuf_bw "$tool" "--use_$type"
 	done
+	run_case "ib_write_bw-$type-stdin-closed" check_no_stdin ib_write_bw "--use_$type"
 done
 for tool in ib_write_bw ib_read_bw ib_send_bw; do
 	run_case "$tool-dmabuf_exporter-moving" check_moves "$tool"
