@@ -148,4 +148,5 @@ status=$(cat "$results/status")
 if ! "$top/kernel/check-splats.sh" "$results"; then
 	exit 125
 fi
+[ "$status" = 0 ] || echo "run-guest: the guest command exited with status $status" >&2
 exit "$status"

@@ -29,6 +29,12 @@
  * Loopback mode runs both roles on two QPs of one context in one process,
  * so it exercises the very code a two-node run uses. Timing covers the
  * whole verified transfer, including pattern generation and checking.
+ *
+ * ODP churn that discards memory (madvise, remap) must never hit a slot
+ * the protocol is using, so each side tells its struct xfer_slots when a
+ * slot goes into use (before it is filled, posted, or credited or given
+ * a receive that lets the peer write it) and when it is done with it
+ * (after its message was verified, or completed for a source).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -73,11 +79,13 @@ struct ctrl_msg {
  * @filled:   read responder: messages whose source data is in place
  * @credited: responder: last limit sent in CREDIT
  * @done_msgs: requester: data completions; responder: messages arrived
+ * @slots:    ownership of the data slots, with ODP churn that discards
  */
 struct role {
 	const char *name;
 	bool requester;
 	struct xfer_ep ep;
+	struct xfer_slots *slots;
 	struct xfer_conn_info peer;
 	uint64_t posted, limit, notified;
 	uint64_t filled, credited, credited_verified;
@@ -95,6 +103,7 @@ static struct {
 	uint32_t depth;
 	uint32_t batch;
 	bool busy_poll;
+	bool slots;
 } cfg;
 
 static size_t slot_off(uint64_t msg)
@@ -105,6 +114,20 @@ static size_t slot_off(uint64_t msg)
 static void *slot_ptr(struct role *r, uint64_t msg)
 {
 	return (char *)r->ep.data.addr + slot_off(msg);
+}
+
+/* Message @msg's slot goes into use; waits for a churn of it to end. */
+static void slot_get(struct role *r, uint64_t msg)
+{
+	if (r->slots && msg < cfg.iters)
+		xfer_slots_acquire(r->slots, msg % cfg.depth);
+}
+
+/* Done with message @msg's slot until it is got again. */
+static void slot_put(struct role *r, uint64_t msg)
+{
+	if (r->slots)
+		xfer_slots_release(r->slots, msg % cfg.depth);
 }
 
 static void verify_msg(struct role *r, uint64_t msg)
@@ -244,6 +267,7 @@ static void requester_post(struct role *r)
 
 	while (r->posted < cfg.iters && r->posted < r->limit &&
 	       r->posted < r->done_msgs + cfg.depth) {
+		slot_get(r, r->posted);
 		if (cfg.op != XFER_OP_READ)
 			fill_msg(r, r->posted);
 		post_data(r, r->posted++);
@@ -281,6 +305,10 @@ static void responder_post(struct role *r)
 			r->credited_verified < cfg.iters;
 	}
 	if (lim >= r->credited + cfg.batch || final) {
+		/* A credit lets the peer write; a read source is got at fill. */
+		for (uint64_t m = r->credited; cfg.op != XFER_OP_READ && m < lim;
+		     m++)
+			slot_get(r, m);
 		send_ctrl(r, CTRL_CREDIT, lim);
 		r->credited = lim;
 		r->credited_verified = r->verified;
@@ -293,8 +321,10 @@ static void read_refill(struct role *r, uint64_t consumed)
 
 	if (want > cfg.iters)
 		want = cfg.iters;
-	for (; r->filled < want; r->filled++)
+	for (; r->filled < want; r->filled++) {
+		slot_get(r, r->filled);
 		fill_msg(r, r->filled);
+	}
 }
 
 static void handle_ctrl(struct role *r, const struct ibv_wc *wc)
@@ -322,13 +352,16 @@ static void handle_ctrl(struct role *r, const struct ibv_wc *wc)
 	case CTRL_WRITTEN:
 		if (r->requester || upto > cfg.iters || upto < r->done_msgs)
 			break;
-		for (; r->done_msgs < upto; r->done_msgs++)
+		for (; r->done_msgs < upto; r->done_msgs++) {
 			verify_msg(r, r->done_msgs);
+			slot_put(r, r->done_msgs);
+		}
 		return;
 	case CTRL_CONSUMED:
 		if (r->requester || upto > cfg.iters || upto < r->done_msgs)
 			break;
-		r->done_msgs = upto;
+		for (; r->done_msgs < upto; r->done_msgs++)
+			slot_put(r, r->done_msgs);
 		read_refill(r, upto);
 		return;
 	}
@@ -354,9 +387,13 @@ static void handle_data_recv(struct role *r, const struct ibv_wc *wc)
 			 r->name, msg, wc->opcode, ntohl(wc->imm_data));
 	}
 	verify_msg(r, msg);
+	slot_put(r, msg);
 	r->done_msgs++;
-	if (msg + cfg.depth < cfg.iters)
+	if (msg + cfg.depth < cfg.iters) {
+		/* The receive lets the peer's SEND in before any credit. */
+		slot_get(r, msg + cfg.depth);
 		post_data_recv(r, msg + cfg.depth);
+	}
 }
 
 static void handle_wc(struct role *r, const struct ibv_wc *wc)
@@ -386,6 +423,7 @@ static void handle_wc(struct role *r, const struct ibv_wc *wc)
 				 r->done_msgs);
 		if (cfg.op == XFER_OP_READ)
 			verify_msg(r, r->done_msgs);
+		slot_put(r, r->done_msgs);
 		r->done_msgs++;
 		break;
 	case WR_DATA_RECV:
@@ -556,8 +594,14 @@ static void role_init(struct role *r, struct xfer_dev *dev,
 	r->name = requester ? "requester" : "responder";
 	xfer_ep_create(&r->ep, dev, mem, (size_t)cfg.depth * cfg.size,
 		       2 * NCTRL * CTRL_SLOT, cfg.depth + NCTRL, cfg.depth);
+	if (cfg.slots)
+		r->slots = xfer_slots_new(r->ep.data.addr, cfg.size, cfg.depth);
 	r->limit = cfg.depth;
 	r->credited = cfg.depth;
+	/* The first credit, implied by the depth, lets the peer in at once. */
+	for (uint64_t i = 0; !requester && cfg.op != XFER_OP_READ && i < first;
+	     i++)
+		slot_get(r, i);
 	if (requester || cfg.op == XFER_OP_WRITE || cfg.op == XFER_OP_READ) {
 		for (unsigned int i = 0; i < NCTRL; i++)
 			post_ctrl_recv(r, i);
@@ -571,25 +615,37 @@ static void role_init(struct role *r, struct xfer_dev *dev,
 	}
 }
 
-static void set_cfg(const struct xfer_params *p, bool busy_poll)
+static void set_cfg(const struct xfer_params *p, const struct xfer_opts *o)
 {
 	cfg.op = p->op;
 	cfg.size = p->size;
 	cfg.iters = p->iters;
 	cfg.depth = p->depth;
 	cfg.batch = p->depth / 4 ? p->depth / 4 : 1;
-	cfg.busy_poll = busy_poll;
+	cfg.busy_poll = o->busy_poll;
+	cfg.slots = o->madvise_us || o->remap_us;
 }
 
 /*
- * What the summary line adds for dma-buf memory: the test exporter's
- * counters of the data buffers, and rxe's dma-buf counters over the run.
+ * What the summary line adds: for dma-buf memory the test exporter's
+ * counters of the data buffers and rxe's dma-buf counters over the run;
+ * for ODP memory rxe's ODP counters over the run and the churn issued.
  */
 struct mem_report {
 	bool dte;
 	bool counters;		/* the device has the dma-buf counters */
 	uint64_t inval, refaults;
 	struct xfer_churn *move, *evict;
+	bool odp;		/* the device has the ODP counters */
+	bool prefetch;
+	uint64_t odp_faults, odp_inval, odp_prefetches;
+	struct xfer_churn *odp_churn[3];
+};
+
+static const char *const odp_churn_names[] = {
+	[XFER_CHURN_MADVISE] = "madvises",
+	[XFER_CHURN_REMAP] = "remaps",
+	[XFER_CHURN_FORK] = "forks",
 };
 
 static bool read_counters(const struct xfer_dev *dev, uint64_t *inval,
@@ -599,12 +655,62 @@ static bool read_counters(const struct xfer_dev *dev, uint64_t *inval,
 	       !xfer_hw_counter(dev->name, "dmabuf_refaults", refaults);
 }
 
+static bool read_odp_counters(const struct xfer_dev *dev, uint64_t *faults,
+			      uint64_t *inval, uint64_t *prefetches)
+{
+	return !xfer_hw_counter(dev->name, "odp_page_faults", faults) &&
+	       !xfer_hw_counter(dev->name, "odp_invalidations", inval) &&
+	       !xfer_hw_counter(dev->name, "odp_prefetches", prefetches);
+}
+
+/* Fault every data buffer in for writing, synchronously, before traffic. */
+static void prefetch(struct role *roles, int nroles, struct xfer_dev *dev)
+{
+	int err;
+
+	for (int i = 0; i < nroles; i++) {
+		err = xfer_odp_advise(&roles[i].ep.data, dev->pd,
+				      IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
+				      IBV_ADVISE_MR_FLAG_FLUSH);
+		if (err)
+			xfer_die_err("ibv_advise_mr(PREFETCH_WRITE, FLUSH)", err);
+	}
+}
+
+static void odp_report_start(struct mem_report *m, const struct xfer_opts *o,
+			     struct role *roles, int nroles,
+			     struct xfer_dev *dev)
+{
+	const uint64_t period[] = {
+		[XFER_CHURN_MADVISE] = o->madvise_us,
+		[XFER_CHURN_REMAP] = o->remap_us,
+		[XFER_CHURN_FORK] = o->fork_us,
+	};
+	struct xfer_slots *slots[2];
+
+	m->odp = read_odp_counters(dev, &m->odp_faults, &m->odp_inval,
+				   &m->odp_prefetches);
+	m->prefetch = o->prefetch;
+	if (o->prefetch)
+		prefetch(roles, nroles, dev);
+	for (int i = 0; i < nroles; i++)
+		slots[i] = roles[i].slots;
+	for (size_t k = 0; k < ARRAY_SIZE(period); k++)
+		if (period[k])
+			m->odp_churn[k] = xfer_odp_churn_start(k, period[k],
+							       slots, nroles);
+}
+
 static void report_start(struct mem_report *m, const struct xfer_opts *o,
 			 struct role *roles, int nroles, struct xfer_dev *dev)
 {
 	int fds[2];
 
 	memset(m, 0, sizeof(*m));
+	if (o->mem->odp) {
+		odp_report_start(m, o, roles, nroles, dev);
+		return;
+	}
 	if (o->mem->src < 0)
 		return;
 	m->dte = xfer_dmabuf_src_is_dte(o->mem->src);
@@ -616,6 +722,32 @@ static void report_start(struct mem_report *m, const struct xfer_opts *o,
 	if (o->evict_us)
 		m->evict = xfer_churn_start(DTE_IOC_EVICT, o->evict_us, fds,
 					    nroles);
+}
+
+static size_t odp_report_end(struct mem_report *m, struct xfer_dev *dev,
+			     char *extra, size_t size)
+{
+	uint64_t faults, inval, prefetches, done;
+	size_t n = 0;
+
+	for (size_t k = 0; k < ARRAY_SIZE(m->odp_churn); k++) {
+		if (!m->odp_churn[k])
+			continue;
+		done = xfer_churn_stop(m->odp_churn[k]);
+		xfer_info("issued %" PRIu64 " %s", done, odp_churn_names[k]);
+		n += snprintf(extra + n, size - n, " %s=%" PRIu64,
+			      odp_churn_names[k], done);
+	}
+	if (m->odp && read_odp_counters(dev, &faults, &inval, &prefetches)) {
+		n += snprintf(extra + n, size - n,
+			      " odp_faults=%" PRIu64 " odp_invalidations=%" PRIu64,
+			      faults - m->odp_faults, inval - m->odp_inval);
+		if (m->prefetch)
+			n += snprintf(extra + n, size - n,
+				      " odp_prefetches=%" PRIu64,
+				      prefetches - m->odp_prefetches);
+	}
+	return n;
 }
 
 /*
@@ -633,6 +765,7 @@ static uint64_t report_end(struct mem_report *m, struct role *roles,
 	int err;
 
 	extra[0] = 0;
+	n += odp_report_end(m, dev, extra, size);
 	if (m->move)
 		xfer_info("issued %" PRIu64 " moves", xfer_churn_stop(m->move));
 	if (m->evict)
@@ -679,7 +812,7 @@ int main(int argc, char **argv)
 	struct mem_report mem;
 	int nroles = 1, sock = -1;
 	double t0, secs;
-	char extra[160];
+	char extra[256];
 	uint64_t pins;
 
 	xfer_parse_opts(argc, argv, &o);
@@ -690,9 +823,10 @@ int main(int argc, char **argv)
 		sock = xfer_tcp_accept(o.port);
 		xfer_recv_hello(sock, &o.p, &roles[0].peer);
 		xfer_check_params(&o.p);
+		xfer_check_slot_churn(&o, &o.p, false);
 		info = roles[0].peer;
 	}
-	set_cfg(&o.p, o.busy_poll);
+	set_cfg(&o.p, &o);
 	if (cfg.size > dev.port_attr.max_msg_sz)
 		xfer_die("--size %zu exceeds the maximum message size %u of %s",
 			 cfg.size, dev.port_attr.max_msg_sz, dev.name);
@@ -753,8 +887,10 @@ int main(int argc, char **argv)
 		xfer_die("the exporter counts %" PRIu64 " pins on the registered buffers; a dynamic importer must hold none",
 			 pins);
 
-	for (int i = 0; i < nroles; i++)
+	for (int i = 0; i < nroles; i++) {
 		xfer_ep_destroy(&roles[i].ep);
+		xfer_slots_free(roles[i].slots);
+	}
 	xfer_dev_close(&dev);
 	return 0;
 }

@@ -7,11 +7,15 @@
  *   xfer_conn.c     error exits, host buffers, device and RC QP setup
  *   xfer_dmabuf.c   dma-buf buffers: sources, registration, CPU access,
  *                   the test exporter's controls
- *   xfer_churn.c    a thread that moves or evicts buffers during traffic
+ *   xfer_odp.c      on-demand paging buffers: explicit and implicit ODP
+ *                   MRs, prefetch
+ *   xfer_churn.c    a thread that moves or evicts buffers during traffic,
+ *                   or discards, remaps or COW-protects ODP memory
  *   xfer_tcp.c      TCP rendezvous of two-node mode
  *
- * dmabuf_reg, the dma-buf registration test, shares all but rdma_xfer.c,
- * xfer_opts.c, xfer_churn.c and xfer_tcp.c.
+ * dmabuf_reg, the dma-buf registration test, and odp_test, the on-demand
+ * paging test, share all but rdma_xfer.c, xfer_opts.c, xfer_churn.c and
+ * xfer_tcp.c.
  *
  * The transfer logic only sees struct xfer_ep and struct xfer_buf; how
  * memory is obtained and registered lives behind struct buf_ops.
@@ -41,7 +45,7 @@
 #define XFER_MAX_SIZE		(1ULL << 30)
 #define XFER_MAX_DEPTH		1024
 #define XFER_MAX_ITERS		UINT32_MAX
-/* Longest --move-every-us/--evict-every-us period: one minute. */
+/* Longest period of any --*-every-us churn option: one minute. */
 #define XFER_MAX_CHURN_US	60000000ULL
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
@@ -67,6 +71,9 @@ struct xfer_buf;
  * struct buf_ops - how data buffers are obtained and registered
  * @name:  value of --mem selecting this backing
  * @src:   enum xfer_dmabuf_src of a dma-buf backing, -1 for host memory
+ * @odp:   host memory registered for on-demand paging: rxe pins nothing
+ *         and faults pages in on access, so the ODP churn and --prefetch
+ *         apply
  * @alloc: map @len bytes at buf->addr, zero filled; sets buf->iova, buf->fd;
  *         buf->ops is already set
  * @reg:   register the whole buffer with @pd, sets buf->mr
@@ -78,6 +85,7 @@ struct xfer_buf;
 struct buf_ops {
 	const char *name;
 	int src;
+	bool odp;
 	void (*alloc)(struct xfer_buf *buf, size_t len);
 	void (*reg)(struct xfer_buf *buf, struct ibv_pd *pd, int access);
 	void (*free)(struct xfer_buf *buf);
@@ -108,6 +116,9 @@ struct xfer_buf {
 };
 
 extern const struct buf_ops xfer_host_buf_ops;
+/* --mem odp and odp-implicit (xfer_odp.c). */
+extern const struct buf_ops xfer_odp_buf_ops;
+extern const struct buf_ops xfer_odp_implicit_buf_ops;
 /* NULL when @name is not a known backing. */
 const struct buf_ops *xfer_buf_ops_find(const char *name);
 /* Names of all backings, for --help and error messages. */
@@ -179,7 +190,11 @@ extern const char *const xfer_op_names[XFER_OP_COUNT];
 enum xfer_mode { XFER_LOOPBACK, XFER_SERVER, XFER_CLIENT };
 extern const char *const xfer_mode_names[];
 
-/* @move_us, @evict_us: churn periods of the test exporter, 0 for none. */
+/*
+ * @move_us, @evict_us: churn periods of the test exporter, 0 for none.
+ * @madvise_us, @remap_us, @fork_us: churn periods of ODP memory.
+ * @prefetch: prefetch ODP data buffers for writing before traffic.
+ */
 struct xfer_opts {
 	const char *dev;
 	const char *host;
@@ -188,13 +203,23 @@ struct xfer_opts {
 	struct xfer_params p;
 	uint64_t move_us;
 	uint64_t evict_us;
+	uint64_t madvise_us;
+	uint64_t remap_us;
+	uint64_t fork_us;
 	int gid_index;
 	enum xfer_mode mode;
 	bool busy_poll;
+	bool prefetch;
 };
 
 /* Exits 2 on any bad argument, 0 after --help. */
 void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o);
+/*
+ * --madvise-every-us and --remap-every-us need a page-multiple size: exits
+ * 2 (@usage) or 1 (a size a client sent) otherwise.
+ */
+void xfer_check_slot_churn(const struct xfer_opts *o,
+			   const struct xfer_params *p, bool usage);
 /* Exits 1 when parameters a client sent are out of range. */
 void xfer_check_params(const struct xfer_params *p);
 
@@ -281,12 +306,53 @@ int xfer_dte_stats(int fd, struct dte_stats *st);
 /* An rxe port counter from sysfs: 0 or an errno. */
 int xfer_hw_counter(const char *dev, const char *name, uint64_t *val);
 
-/* xfer_churn.c: move or evict test exporter buffers from a thread. */
+/*
+ * ibv_advise_mr() over the whole of ODP buffer @buf, in pieces an SGE can
+ * hold: 0 or the errno of the first piece that failed.
+ */
+int xfer_odp_advise(const struct xfer_buf *buf, struct ibv_pd *pd,
+		    enum ibv_advise_mr_advice advice, uint32_t flags);
+
+/*
+ * xfer_churn.c: move or evict test exporter buffers, or discard, remap or
+ * COW-protect ODP memory, from a thread.
+ */
 struct xfer_churn;
 /* @cmd is DTE_IOC_MOVE or DTE_IOC_EVICT; takes turns over @fds. */
 struct xfer_churn *xfer_churn_start(unsigned long cmd, uint64_t period_us,
 				    const int *fds, int nfds);
 /* Stop and free; exits 1 if any request failed. Returns requests made. */
 uint64_t xfer_churn_stop(struct xfer_churn *c);
+
+/*
+ * struct xfer_slots - who may touch each data slot of one buffer
+ *
+ * MADV_DONTNEED and a remap destroy a slot's contents, so the churn
+ * thread may only take a slot the transfer does not use: one whose last
+ * message was verified (or sent) and that was not handed out again. The
+ * transfer acquires a slot before anything may write or read it (a fill,
+ * a post, a credit or a receive that lets the peer in) and releases it
+ * once it is done with it. A churn thread that finds no idle slot waits
+ * for the next release, which then goes to it, and an acquire of that
+ * slot waits until the churn is done: the discarded slot is refilled.
+ */
+struct xfer_slots;
+/* @nslots slots of @slot_len bytes from @base; all idle. */
+struct xfer_slots *xfer_slots_new(void *base, size_t slot_len,
+				  uint32_t nslots);
+void xfer_slots_free(struct xfer_slots *s);
+/* Wait for a churn of @slot to finish, then own it. Idempotent. */
+void xfer_slots_acquire(struct xfer_slots *s, uint32_t slot);
+void xfer_slots_release(struct xfer_slots *s, uint32_t slot);
+
+enum xfer_odp_churn {
+	XFER_CHURN_MADVISE,	/* MADV_DONTNEED of an idle slot */
+	XFER_CHURN_REMAP,	/* munmap + mmap at the same address */
+	XFER_CHURN_FORK,	/* fork a child that exits at once */
+};
+/* Takes turns over @slots; fork needs no slots (@n may be 0). */
+struct xfer_churn *xfer_odp_churn_start(enum xfer_odp_churn kind,
+					uint64_t period_us,
+					struct xfer_slots *const *slots, int n);
 
 #endif /* XFER_H */

@@ -116,12 +116,18 @@ const struct buf_ops xfer_host_buf_ops = {
 	.free = host_free,
 };
 
-/* Host memory first, then the dma-buf sources. */
+/* Host memory first, then its ODP registrations, then the dma-buf sources. */
 static const struct buf_ops *buf_ops_at(size_t i)
 {
-	if (!i)
-		return &xfer_host_buf_ops;
-	return i <= XFER_SRC_COUNT ? &xfer_dmabuf_buf_ops[i - 1] : NULL;
+	static const struct buf_ops *const host[] = {
+		&xfer_host_buf_ops, &xfer_odp_buf_ops,
+		&xfer_odp_implicit_buf_ops,
+	};
+
+	if (i < ARRAY_SIZE(host))
+		return host[i];
+	i -= ARRAY_SIZE(host);
+	return i < XFER_SRC_COUNT ? &xfer_dmabuf_buf_ops[i] : NULL;
 }
 
 const struct buf_ops *xfer_buf_ops_find(const char *name)

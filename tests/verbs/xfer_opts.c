@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "xfer.h"
 
@@ -32,7 +33,9 @@ static void usage(FILE *f)
 "followed, for test exporter memory, by \" moves=N evictions=N pins=N\" (pins\n"
 "counted before deregistration), and for any dma-buf memory, where the\n"
 "device has the counters, by \" invalidations=N refaults=N\" (rxe's counts\n"
-"during the run).\n"
+"during the run). ODP memory adds the churn issued (\" madvises=N remaps=N\n"
+"forks=N\", those in use) and rxe's \" odp_faults=N odp_invalidations=N\"\n"
+"during the run, and \" odp_prefetches=N\" with --prefetch.\n"
 "\n"
 "  -d, --dev NAME        RDMA device (default: the first one)\n"
 "      --op OP           write|write_imm|read|send (default write)\n"
@@ -43,7 +46,10 @@ static void usage(FILE *f)
 "  -m, --mtu N           path MTU 256|512|1024|2048|4096 (default 1024)\n"
 "      --mem KIND        data buffer memory: %s\n"
 "                        (default host); dte and dte-iomem need the\n"
-"                        dmabuf_test_exporter module\n"
+"                        dmabuf_test_exporter module; odp registers\n"
+"                        each buffer for on-demand paging, odp-implicit\n"
+"                        reaches plain memory through one implicit ODP\n"
+"                        MR of the whole address space\n"
 "      --dmabuf-offset N register the dma-buf MR N bytes into a larger\n"
 "                        buffer (any N; the iova gets N's page offset)\n"
 "      --close-fd        close the registered dma-buf fd right after\n"
@@ -51,6 +57,16 @@ static void usage(FILE *f)
 "      --move-every-us N move the data buffers every N microseconds during\n"
 "                        the run, taking turns (dte, dte-iomem)\n"
 "      --evict-every-us N  the same with evictions\n"
+"      --madvise-every-us N  MADV_DONTNEED a data slot that is not in use\n"
+"                        every N microseconds during the run (odp,\n"
+"                        odp-implicit; --size a multiple of the page size)\n"
+"      --remap-every-us N  the same with munmap and a fresh mmap at the\n"
+"                        same address\n"
+"      --fork-every-us N fork a child that exits at once every N\n"
+"                        microseconds, write-protecting all memory for COW\n"
+"                        (odp, odp-implicit)\n"
+"      --prefetch        ibv_advise_mr(PREFETCH_WRITE, FLUSH) over the data\n"
+"                        buffers before traffic (odp, odp-implicit)\n"
 "      --server          wait for a client; it sends --op/--size/--iters/\n"
 "                        --depth/--mtu, the server's own values are ignored\n"
 "      --client HOST     connect to a server\n"
@@ -136,6 +152,7 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 	enum {
 		OPT_OP = 256, OPT_SERVER, OPT_CLIENT, OPT_MEM, OPT_BUSY,
 		OPT_DMABUF_OFFSET, OPT_CLOSE_FD, OPT_MOVE, OPT_EVICT,
+		OPT_MADVISE, OPT_REMAP, OPT_FORK, OPT_PREFETCH,
 	};
 	static const struct option longopts[] = {
 		{ "dev", required_argument, NULL, 'd' },
@@ -150,6 +167,10 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 		{ "close-fd", no_argument, NULL, OPT_CLOSE_FD },
 		{ "move-every-us", required_argument, NULL, OPT_MOVE },
 		{ "evict-every-us", required_argument, NULL, OPT_EVICT },
+		{ "madvise-every-us", required_argument, NULL, OPT_MADVISE },
+		{ "remap-every-us", required_argument, NULL, OPT_REMAP },
+		{ "fork-every-us", required_argument, NULL, OPT_FORK },
+		{ "prefetch", no_argument, NULL, OPT_PREFETCH },
 		{ "server", no_argument, NULL, OPT_SERVER },
 		{ "client", required_argument, NULL, OPT_CLIENT },
 		{ "port", required_argument, NULL, 'p' },
@@ -224,6 +245,21 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 			o->evict_us = parse_num("--evict-every-us", optarg,
 						false, 1, XFER_MAX_CHURN_US);
 			break;
+		case OPT_MADVISE:
+			o->madvise_us = parse_num("--madvise-every-us", optarg,
+						  false, 1, XFER_MAX_CHURN_US);
+			break;
+		case OPT_REMAP:
+			o->remap_us = parse_num("--remap-every-us", optarg,
+						false, 1, XFER_MAX_CHURN_US);
+			break;
+		case OPT_FORK:
+			o->fork_us = parse_num("--fork-every-us", optarg,
+					       false, 1, XFER_MAX_CHURN_US);
+			break;
+		case OPT_PREFETCH:
+			o->prefetch = true;
+			break;
 		case OPT_SERVER:
 			server = true;
 			break;
@@ -263,6 +299,38 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 	if ((o->move_us || o->evict_us) && !xfer_dmabuf_src_is_dte(o->mem->src))
 		xfer_die_usage("%s needs test exporter memory (--mem dte or dte-iomem)",
 			       o->move_us ? "--move-every-us" : "--evict-every-us");
+	if ((o->madvise_us || o->remap_us || o->fork_us || o->prefetch) &&
+	    !o->mem->odp)
+		xfer_die_usage("%s needs ODP memory (--mem odp or odp-implicit)",
+			       o->madvise_us ? "--madvise-every-us" :
+			       o->remap_us ? "--remap-every-us" :
+			       o->fork_us ? "--fork-every-us" : "--prefetch");
+	/* A server learns the size from its client and checks it then. */
+	if (o->mode != XFER_SERVER)
+		xfer_check_slot_churn(o, &o->p, true);
+}
+
+/*
+ * Discarding a slot discards whole pages, and slot i starts at i * size:
+ * only with the size a multiple of the page size are a slot's pages all
+ * its own.
+ */
+void xfer_check_slot_churn(const struct xfer_opts *o,
+			   const struct xfer_params *p, bool usage)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	const char *opt = o->madvise_us ? "--madvise-every-us" :
+			  "--remap-every-us";
+
+	if (!o->madvise_us && !o->remap_us)
+		return;
+	if (p->size % (uint64_t)page == 0)
+		return;
+	if (usage)
+		xfer_die_usage("%s needs --size to be a multiple of the page size (%ld)",
+			       opt, page);
+	xfer_die("%s needs a message size that is a multiple of the page size (%ld); the client asked for %" PRIu64,
+		 opt, page, p->size);
 }
 
 /* The server takes its parameters from the wire: check them like argv. */

@@ -1,0 +1,1687 @@
+/*
+ * odp_test - on-demand paging memory regions on an RDMA device (rxe),
+ * case by case.
+ *
+ * An ODP MR pins nothing: the device faults pages in on first access and
+ * drops them when the kernel invalidates the range. The cases check that
+ * data lands in the memory the process sees now, not in pages it had
+ * before: after munmap and a fresh mmap, MADV_DONTNEED, fork's COW
+ * protection; that an access to an address with no memory fails with an
+ * error completion instead of hanging; prefetch through ibv_advise_mr();
+ * atomics, UD, UC and SRQ receives on ODP memory; and the registrations
+ * and advice the kernel must refuse, with their errno. Explicit MRs and
+ * the implicit MR (the whole address space) both get most cases.
+ *
+ * Data moves over loopback QP pairs. The requester's own buffer is plain
+ * pinned memory unless a case says otherwise, so what is tested is the
+ * ODP MR on the other end; every transfer is checked byte by byte through
+ * the CPU.
+ *
+ * usage: odp_test [-d DEV] [-x GID_INDEX] [CASE...]
+ *
+ * Prints one line per case, "PASS name", "FAIL name: reason" or
+ * "SKIP name: reason", plus "# ..." lines with what was observed (errnos,
+ * counters, times), and exits 1 if any case failed.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rdma/ib_user_verbs.h>
+
+#include "xfer.h"
+
+#define SKIPPED		2
+#define WC_TIMEOUT_MS	10000
+/* An access to missing memory must fail well within this. */
+#define ERR_TIMEOUT_MS	10000
+#define HOST_LEN	(1 << 20)	/* the requester's pinned buffer */
+#define REGION_LEN	(256 * 1024)	/* most cases' ODP region */
+#define QP_DEPTH	16
+#define QKEY		0x11111111
+#define GRH_LEN		40
+/* rxe backs an implicit MR with children of this many bytes each. */
+#define RXE_CHILD_SIZE	(2ULL << 20)
+
+#define ACC_RW		(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
+			 IBV_ACCESS_REMOTE_READ)
+#define ACC_ALL		(ACC_RW | IBV_ACCESS_REMOTE_ATOMIC)
+
+static struct xfer_dev dev;
+static size_t page;
+static char why[512];
+/* The requester's pinned buffer: source of writes, target of reads. */
+static struct xfer_buf host;
+
+/* Record why a case failed; -1, for "return fail(...)". */
+#define fail(...) (snprintf(why, sizeof(why), __VA_ARGS__), -1)
+/* The same for a case that cannot run here. */
+#define skip(...) (snprintf(why, sizeof(why), __VA_ARGS__), SKIPPED)
+
+/*
+ * Two connected QPs of one type: qp[0] requests, qp[1] responds or
+ * receives.
+ * @qpx: qp[0] as an extended QP, when it was made for ATOMIC_WRITE
+ * @srq: qp[1]'s shared receive queue, or NULL
+ * @ah:  UD only: the path to the device's own GID
+ */
+struct qpair {
+	enum ibv_qp_type type;
+	struct ibv_cq *cq[2];
+	struct ibv_qp *qp[2];
+	struct ibv_qp_ex *qpx;
+	struct ibv_srq *srq;
+	struct ibv_ah *ah;
+};
+
+enum { PAIR_SRQ = 1, PAIR_ATOMIC_WRITE = 2 };
+
+/* A range of ODP memory and the MR that reaches it at iova == address. */
+struct region {
+	char *addr;
+	size_t len;
+	struct ibv_mr *mr;
+};
+
+/* What a case set up, released after it whatever its outcome. */
+static struct {
+	struct qpair pair[4];
+	int npairs;
+	struct ibv_mr *mr[8];
+	int nmrs;
+	struct {
+		void *addr;
+		size_t len;
+	} map[80];
+	int nmaps;
+	/* The case's implicit MR and its access flags, made on first use. */
+	struct ibv_mr *implicit;
+	int implicit_access;
+} cx;
+
+static const char *errname(int err)
+{
+	static const struct {
+		int err;
+		const char *name;
+	} names[] = {
+		{ 0, "success" }, { EINVAL, "EINVAL" },
+		{ EOPNOTSUPP, "EOPNOTSUPP" }, { EFAULT, "EFAULT" },
+		{ EPERM, "EPERM" }, { EACCES, "EACCES" }, { ENOMEM, "ENOMEM" },
+		{ ERANGE, "ERANGE" }, { EOVERFLOW, "EOVERFLOW" },
+		{ ENOENT, "ENOENT" }, { ENOSYS, "ENOSYS" },
+		{ EPROTONOSUPPORT, "EPROTONOSUPPORT" },
+	};
+	static char buf[32];
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (names[i].err == err)
+			return names[i].name;
+	snprintf(buf, sizeof(buf), "errno %d", err);
+	return buf;
+}
+
+static const char *wc_name(int status)
+{
+	return status < 0 ? "no completion in time" :
+	       ibv_wc_status_str((enum ibv_wc_status)status);
+}
+
+__attribute__((format(printf, 1, 2)))
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("# ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+static int counter(const char *name, uint64_t *val)
+{
+	int err = xfer_hw_counter(dev.name, name, val);
+
+	return err ? fail("hw counter %s of %s: %s", name, dev.name,
+			  strerror(err)) : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Memory                                                              */
+
+/* @len bytes of fresh anonymous memory, near @hint if it is free. */
+static int new_map(size_t len, void *hint, char **addr)
+{
+	void *p;
+
+	if (cx.nmaps == (int)ARRAY_SIZE(cx.map))
+		xfer_die("a case wants more than %zu mappings",
+			 ARRAY_SIZE(cx.map));
+	p = mmap(hint, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return fail("mmap of %zu bytes: %s", len, strerror(errno));
+	cx.map[cx.nmaps].addr = p;
+	cx.map[cx.nmaps].len = len;
+	cx.nmaps++;
+	*addr = p;
+	return 0;
+}
+
+static int track_mr(struct ibv_mr *mr)
+{
+	if (cx.nmrs == (int)ARRAY_SIZE(cx.mr))
+		xfer_die("a case wants more than %zu MRs", ARRAY_SIZE(cx.mr));
+	cx.mr[cx.nmrs++] = mr;
+	return 0;
+}
+
+static int implicit_mr(int access, struct ibv_mr **mr)
+{
+	if (cx.implicit && cx.implicit_access != access)
+		xfer_die("a case wants two implicit MRs");
+	if (!cx.implicit) {
+		cx.implicit = ibv_reg_mr(dev.pd, NULL, SIZE_MAX,
+					 access | IBV_ACCESS_ON_DEMAND);
+		if (!cx.implicit)
+			return fail("ibv_reg_mr(implicit ODP, access 0x%x): %s",
+				    access, strerror(errno));
+		cx.implicit_access = access;
+		track_mr(cx.implicit);
+	}
+	*mr = cx.implicit;
+	return 0;
+}
+
+/*
+ * Never-touched memory of @len bytes reached through an explicit ODP MR
+ * of its own, or through the case's implicit MR.
+ */
+static int new_region(bool implicit, size_t len, int access, void *hint,
+		      struct region *r)
+{
+	r->len = len;
+	if (new_map(len, hint, &r->addr))
+		return -1;
+	if (implicit)
+		return implicit_mr(access, &r->mr);
+	r->mr = ibv_reg_mr(dev.pd, r->addr, len, access | IBV_ACCESS_ON_DEMAND);
+	if (!r->mr)
+		return fail("ibv_reg_mr(ODP, %zu bytes, access 0x%x): %s", len,
+			    access, strerror(errno));
+	return track_mr(r->mr);
+}
+
+static int check_pattern(const void *p, uint64_t msg, size_t len,
+			 const char *what)
+{
+	size_t bad = xfer_pattern_diff(p, msg, len);
+
+	if (bad != len)
+		return fail("%s: byte %zu of %zu differs from the pattern",
+			    what, bad, len);
+	return 0;
+}
+
+static int check_zero(const void *p, size_t len, const char *what)
+{
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < len; i++)
+		if (c[i])
+			return fail("%s: byte %zu of %zu is 0x%02x, want 0",
+				    what, i, len, c[i]);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* QPs                                                                 */
+
+static int qp_init(struct ibv_qp *qp, enum ibv_qp_type type)
+{
+	struct ibv_qp_attr attr = {
+		.qp_state = IBV_QPS_INIT,
+		.pkey_index = 0,
+		.port_num = XFER_PORT_NUM,
+	};
+	int mask = IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT;
+
+	if (type == IBV_QPT_UD) {
+		attr.qkey = QKEY;
+		mask |= IBV_QP_QKEY;
+	} else {
+		attr.qp_access_flags = IBV_ACCESS_LOCAL_WRITE |
+				       IBV_ACCESS_REMOTE_WRITE;
+		if (type == IBV_QPT_RC)
+			attr.qp_access_flags |= IBV_ACCESS_REMOTE_READ |
+						IBV_ACCESS_REMOTE_ATOMIC;
+		mask |= IBV_QP_ACCESS_FLAGS;
+	}
+	return ibv_modify_qp(qp, &attr, mask);
+}
+
+/* RTR towards @dest, then RTS; RoCE needs a GRH, hence is_global. */
+static int qp_connect(struct ibv_qp *qp, enum ibv_qp_type type,
+		      uint32_t dest, uint32_t psn)
+{
+	struct ibv_qp_attr attr = {
+		.qp_state = IBV_QPS_RTR,
+		.path_mtu = IBV_MTU_1024,
+		.dest_qp_num = dest,
+		.rq_psn = psn,
+		.max_dest_rd_atomic = 4,
+		.min_rnr_timer = 12,
+		.ah_attr = {
+			.is_global = 1,
+			.port_num = XFER_PORT_NUM,
+			.grh = {
+				.dgid = dev.gid,
+				.sgid_index = (uint8_t)dev.gid_index,
+				.hop_limit = 64,
+			},
+		},
+	};
+	int mask = IBV_QP_STATE;
+	int err;
+
+	if (dev.port_attr.active_mtu < attr.path_mtu)
+		attr.path_mtu = dev.port_attr.active_mtu;
+	if (type != IBV_QPT_UD)
+		mask |= IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
+			IBV_QP_RQ_PSN;
+	if (type == IBV_QPT_RC)
+		mask |= IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER;
+	err = ibv_modify_qp(qp, &attr, mask);
+	if (err)
+		return err;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.qp_state = IBV_QPS_RTS;
+	attr.sq_psn = psn;
+	mask = IBV_QP_STATE | IBV_QP_SQ_PSN;
+	if (type == IBV_QPT_RC) {
+		attr.timeout = 14;
+		attr.retry_cnt = 7;
+		attr.rnr_retry = 7;
+		attr.max_rd_atomic = 4;
+		mask |= IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+			IBV_QP_MAX_QP_RD_ATOMIC;
+	}
+	return ibv_modify_qp(qp, &attr, mask);
+}
+
+static int create_qp(struct qpair *p, int i, int flags)
+{
+	struct ibv_qp_init_attr_ex init = {
+		.qp_type = p->type,
+		.send_cq = p->cq[i],
+		.recv_cq = p->cq[i],
+		.srq = i == 1 ? p->srq : NULL,
+		.cap = {
+			.max_send_wr = QP_DEPTH,
+			.max_recv_wr = QP_DEPTH,
+			.max_send_sge = 2,
+			.max_recv_sge = 2,
+		},
+		.comp_mask = IBV_QP_INIT_ATTR_PD,
+		.pd = dev.pd,
+	};
+
+	if (i == 0 && (flags & PAIR_ATOMIC_WRITE)) {
+		init.comp_mask |= IBV_QP_INIT_ATTR_SEND_OPS_FLAGS;
+		init.send_ops_flags = IBV_QP_EX_WITH_ATOMIC_WRITE |
+				      IBV_QP_EX_WITH_RDMA_WRITE;
+	}
+	p->qp[i] = ibv_create_qp_ex(dev.ctx, &init);
+	if (!p->qp[i])
+		return errno ? errno : EIO;
+	if (i == 0 && (flags & PAIR_ATOMIC_WRITE)) {
+		p->qpx = ibv_qp_to_qp_ex(p->qp[0]);
+		if (!p->qpx)
+			return EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static void destroy_pair(struct qpair *p)
+{
+	int err;
+
+	/* QPs first: a QP still holds its CQs, SRQ and last MRs. */
+	for (int i = 0; i < 2; i++)
+		if (p->qp[i] && (err = ibv_destroy_qp(p->qp[i])))
+			xfer_die_err("ibv_destroy_qp", err);
+	if (p->ah && (err = ibv_destroy_ah(p->ah)))
+		xfer_die_err("ibv_destroy_ah", err);
+	if (p->srq && (err = ibv_destroy_srq(p->srq)))
+		xfer_die_err("ibv_destroy_srq", err);
+	for (int i = 0; i < 2; i++)
+		if (p->cq[i] && (err = ibv_destroy_cq(p->cq[i])))
+			xfer_die_err("ibv_destroy_cq", err);
+	memset(p, 0, sizeof(*p));
+}
+
+/*
+ * A connected pair of @type; PAIR_ATOMIC_WRITE may make it SKIPPED when
+ * the library or device cannot create such a QP.
+ */
+static int new_pair(enum ibv_qp_type type, int flags, struct qpair **out)
+{
+	struct qpair *p = &cx.pair[cx.npairs];
+	struct ibv_srq_init_attr srq = {
+		.attr = { .max_wr = QP_DEPTH, .max_sge = 1 },
+	};
+	struct ibv_ah_attr ah = {
+		.is_global = 1,
+		.port_num = XFER_PORT_NUM,
+		.grh = {
+			.dgid = dev.gid,
+			.sgid_index = (uint8_t)dev.gid_index,
+			.hop_limit = 64,
+		},
+	};
+	uint32_t psn = (uint32_t)lrand48() & 0xffffff;
+	int err;
+
+	if (cx.npairs == (int)ARRAY_SIZE(cx.pair))
+		xfer_die("a case wants more than %zu QP pairs",
+			 ARRAY_SIZE(cx.pair));
+	cx.npairs++;
+	p->type = type;
+	for (int i = 0; i < 2; i++) {
+		p->cq[i] = ibv_create_cq(dev.ctx, 2 * QP_DEPTH, NULL, NULL, 0);
+		if (!p->cq[i])
+			return fail("ibv_create_cq: %s", strerror(errno));
+	}
+	if (flags & PAIR_SRQ) {
+		p->srq = ibv_create_srq(dev.pd, &srq);
+		if (!p->srq)
+			return fail("ibv_create_srq: %s", strerror(errno));
+	}
+	for (int i = 0; i < 2; i++) {
+		err = create_qp(p, i, flags);
+		if (err && i == 0 && (flags & PAIR_ATOMIC_WRITE))
+			return skip("cannot create a QP with IBV_QP_EX_WITH_ATOMIC_WRITE: %s",
+				    strerror(err));
+		if (err)
+			return fail("ibv_create_qp_ex: %s", strerror(err));
+		err = qp_init(p->qp[i], type);
+		if (err)
+			return fail("ibv_modify_qp(INIT): %s", strerror(err));
+	}
+	for (int i = 0; i < 2; i++) {
+		err = qp_connect(p->qp[i], type, p->qp[!i]->qp_num, psn);
+		if (err)
+			return fail("ibv_modify_qp(RTR/RTS): %s", strerror(err));
+	}
+	if (type == IBV_QPT_UD) {
+		p->ah = ibv_create_ah(dev.pd, &ah);
+		if (!p->ah)
+			return fail("ibv_create_ah: %s", strerror(errno));
+	}
+	*out = p;
+	return 0;
+}
+
+/* QPs first: a QP left in error may still hold its last MR. */
+static void release_all(void)
+{
+	int err;
+
+	for (int i = cx.npairs - 1; i >= 0; i--)
+		destroy_pair(&cx.pair[i]);
+	for (int i = cx.nmrs - 1; i >= 0; i--) {
+		err = ibv_dereg_mr(cx.mr[i]);
+		if (err)
+			xfer_die_err("ibv_dereg_mr", err);
+	}
+	/* munmap of a range a case already unmapped is harmless. */
+	for (int i = cx.nmaps - 1; i >= 0; i--)
+		munmap(cx.map[i].addr, cx.map[i].len);
+	memset(&cx, 0, sizeof(cx));
+}
+
+/* The next completion on @cq: its status, -1 if none came in @ms. */
+static int wait_wc(struct ibv_cq *cq, struct ibv_wc *wc, int ms)
+{
+	double end = xfer_now() + ms / 1e3;
+	int n;
+
+	while (!(n = ibv_poll_cq(cq, 1, wc))) {
+		if (xfer_now() > end)
+			return -1;
+		usleep(100);
+	}
+	if (n < 0)
+		xfer_die_err("ibv_poll_cq", errno);
+	return wc->status;
+}
+
+/* Post @wr on the requester; its completion status, -1 if none came. */
+static int post_wait(struct qpair *p, struct ibv_send_wr *wr, int ms)
+{
+	struct ibv_send_wr *bad;
+	struct ibv_wc wc;
+	int err;
+
+	wr->send_flags |= IBV_SEND_SIGNALED;
+	err = ibv_post_send(p->qp[0], wr, &bad);
+	if (err)
+		xfer_die_err("ibv_post_send", err);
+	return wait_wc(p->cq[0], &wc, ms);
+}
+
+static int rdma_ms(struct qpair *p, enum ibv_wr_opcode op, uint64_t laddr,
+		   uint32_t lkey, uint64_t raddr, uint32_t rkey, size_t len,
+		   int ms)
+{
+	struct ibv_sge sge = {
+		.addr = laddr,
+		.length = (uint32_t)len,
+		.lkey = lkey,
+	};
+	struct ibv_send_wr wr = {
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = op,
+		.wr.rdma = { .remote_addr = raddr, .rkey = rkey },
+	};
+
+	return post_wait(p, &wr, ms);
+}
+
+static int expect_wc(int got, enum ibv_wc_status want, const char *what)
+{
+	if (got == (int)want)
+		return 0;
+	return fail("%s: %s (status %d), want %s", what, wc_name(got), got,
+		    ibv_wc_status_str(want));
+}
+
+/* RDMA WRITE @len bytes of the pinned buffer to @raddr of @mr. */
+static int write_to(struct qpair *p, struct ibv_mr *mr, uint64_t raddr,
+		    size_t len, int ms)
+{
+	return rdma_ms(p, IBV_WR_RDMA_WRITE, (uintptr_t)host.addr,
+		       host.mr->lkey, raddr, mr->rkey, len, ms);
+}
+
+/* RDMA READ @len bytes at @raddr of @mr into the pinned buffer. */
+static int read_from(struct qpair *p, struct ibv_mr *mr, uint64_t raddr,
+		     size_t len)
+{
+	return rdma_ms(p, IBV_WR_RDMA_READ, (uintptr_t)host.addr,
+		       host.mr->lkey, raddr, mr->rkey, len, WC_TIMEOUT_MS);
+}
+
+/*
+ * RDMA WRITE pattern @msg into [off, off + len) of @r, then find it there
+ * through the CPU.
+ */
+static int write_check(struct qpair *p, const struct region *r, size_t off,
+		       size_t len, uint64_t msg)
+{
+	xfer_pattern_fill(host.addr, msg, len);
+	if (expect_wc(write_to(p, r->mr, (uintptr_t)r->addr + off, len,
+			       WC_TIMEOUT_MS),
+		      IBV_WC_SUCCESS, "RDMA WRITE"))
+		return -1;
+	return check_pattern(r->addr + off, msg, len, "after RDMA WRITE");
+}
+
+/* RDMA READ [off, off + len) of @r into the pinned buffer. */
+static int read_back(struct qpair *p, const struct region *r, size_t off,
+		     size_t len)
+{
+	memset(host.addr, 0xa5, len);
+	return expect_wc(read_from(p, r->mr, (uintptr_t)r->addr + off, len),
+			 IBV_WC_SUCCESS, "RDMA READ");
+}
+
+/* ------------------------------------------------------------------ */
+/* Cases                                                               */
+
+static int expect_caps(const char *what, uint64_t got, uint64_t want)
+{
+	note("caps: %s 0x%" PRIx64 " (want 0x%" PRIx64 ")", what, got, want);
+	if (got != want)
+		return fail("%s is 0x%" PRIx64 ", want 0x%" PRIx64, what, got,
+			    want);
+	return 0;
+}
+
+static int case_caps(int unused)
+{
+	const uint32_t rc = IBV_ODP_SUPPORT_SEND | IBV_ODP_SUPPORT_RECV |
+			    IBV_ODP_SUPPORT_WRITE | IBV_ODP_SUPPORT_READ |
+			    IBV_ODP_SUPPORT_ATOMIC | IBV_ODP_SUPPORT_SRQ_RECV;
+	const uint32_t uc = IBV_ODP_SUPPORT_SEND | IBV_ODP_SUPPORT_RECV |
+			    IBV_ODP_SUPPORT_WRITE | IBV_ODP_SUPPORT_SRQ_RECV;
+	const uint32_t ud = IBV_ODP_SUPPORT_SEND | IBV_ODP_SUPPORT_RECV |
+			    IBV_ODP_SUPPORT_SRQ_RECV;
+	struct ibv_device_attr_ex attr;
+	const struct ibv_odp_caps *c = &attr.odp_caps;
+	int err;
+
+	(void)unused;
+	memset(&attr, 0, sizeof(attr));
+	err = ibv_query_device_ex(dev.ctx, NULL, &attr);
+	if (err)
+		return fail("ibv_query_device_ex: %s", strerror(err));
+	if (expect_caps("general_caps", c->general_caps,
+			IBV_ODP_SUPPORT | IBV_ODP_SUPPORT_IMPLICIT) ||
+	    expect_caps("rc_odp_caps", c->per_transport_caps.rc_odp_caps, rc) ||
+	    expect_caps("uc_odp_caps", c->per_transport_caps.uc_odp_caps, uc) ||
+	    expect_caps("ud_odp_caps", c->per_transport_caps.ud_odp_caps, ud))
+		return -1;
+	return 0;
+}
+
+/*
+ * RDMA WRITE into never-touched memory: rxe must fault every page in
+ * (the CPU never did), and odp_page_faults counts it. Then RDMA READ of
+ * what the CPU wrote over it.
+ */
+static int case_write_read(int implicit)
+{
+	struct qpair *p;
+	struct region r;
+	uint64_t f0, f1;
+
+	if (new_region(implicit, REGION_LEN, ACC_RW, NULL, &r) ||
+	    new_pair(IBV_QPT_RC, 0, &p) || counter("odp_page_faults", &f0) ||
+	    write_check(p, &r, 0, r.len, 1) || counter("odp_page_faults", &f1))
+		return -1;
+	note("%s: RDMA WRITE of %zu bytes into untouched memory: odp_page_faults +%" PRIu64,
+	     implicit ? "implicit" : "explicit", r.len, f1 - f0);
+	if (f1 == f0)
+		return fail("odp_page_faults did not grow");
+
+	xfer_pattern_fill(r.addr, 2, r.len);
+	if (read_back(p, &r, 0, r.len))
+		return -1;
+	return check_pattern(host.addr, 2, r.len, "RDMA READ");
+}
+
+/*
+ * ODP memory on the requester's side: the source of an RDMA WRITE (the
+ * CPU wrote it, rxe has not seen it) and the target of an RDMA READ and
+ * of a receive (never touched).
+ */
+static int case_local(int implicit)
+{
+	struct ibv_mr *hmr = host.mr;
+	struct region src, dst, rcv;
+	struct ibv_recv_wr rwr, *rbad;
+	struct ibv_sge sge;
+	struct ibv_wc wc;
+	struct qpair *p;
+	int st;
+
+	if (new_region(implicit, REGION_LEN, ACC_RW, NULL, &src) ||
+	    new_region(implicit, REGION_LEN, ACC_RW, NULL, &dst) ||
+	    new_region(implicit, REGION_LEN, ACC_RW, NULL, &rcv) ||
+	    new_pair(IBV_QPT_RC, 0, &p))
+		return -1;
+
+	xfer_pattern_fill(src.addr, 3, src.len);
+	memset(host.addr, 0, src.len);
+	st = rdma_ms(p, IBV_WR_RDMA_WRITE, (uintptr_t)src.addr, src.mr->lkey,
+		     (uintptr_t)host.addr, hmr->rkey, src.len, WC_TIMEOUT_MS);
+	if (expect_wc(st, IBV_WC_SUCCESS, "RDMA WRITE from ODP memory") ||
+	    check_pattern(host.addr, 3, src.len, "RDMA WRITE from ODP memory"))
+		return -1;
+
+	xfer_pattern_fill(host.addr, 4, dst.len);
+	st = rdma_ms(p, IBV_WR_RDMA_READ, (uintptr_t)dst.addr, dst.mr->lkey,
+		     (uintptr_t)host.addr, hmr->rkey, dst.len, WC_TIMEOUT_MS);
+	if (expect_wc(st, IBV_WC_SUCCESS, "RDMA READ into ODP memory") ||
+	    check_pattern(dst.addr, 4, dst.len, "RDMA READ into ODP memory"))
+		return -1;
+
+	/* A SEND from ODP memory into an ODP receive buffer. */
+	sge = (struct ibv_sge){
+		.addr = (uintptr_t)rcv.addr,
+		.length = (uint32_t)rcv.len,
+		.lkey = rcv.mr->lkey,
+	};
+	rwr = (struct ibv_recv_wr){ .sg_list = &sge, .num_sge = 1 };
+	if (ibv_post_recv(p->qp[1], &rwr, &rbad))
+		return fail("ibv_post_recv: %s", strerror(errno));
+	xfer_pattern_fill(src.addr, 5, src.len);
+	st = rdma_ms(p, IBV_WR_SEND, (uintptr_t)src.addr, src.mr->lkey, 0, 0,
+		     src.len, WC_TIMEOUT_MS);
+	if (expect_wc(st, IBV_WC_SUCCESS, "SEND from ODP memory") ||
+	    expect_wc(wait_wc(p->cq[1], &wc, WC_TIMEOUT_MS), IBV_WC_SUCCESS,
+		      "receive into ODP memory"))
+		return -1;
+	if (wc.byte_len != rcv.len)
+		return fail("received %u bytes, want %zu", wc.byte_len,
+			    rcv.len);
+	return check_pattern(rcv.addr, 5, rcv.len, "receive into ODP memory");
+}
+
+#define SCATTER_REGIONS	64
+#define SCATTER_LEN	(64 * 1024)
+/* Hints 1 GiB and 17 pages apart: every region in a child of its own. */
+#define SCATTER_BASE	(1ULL << 38)
+#define SCATTER_STEP	((1ULL << 30) + 17 * 4096)
+
+/*
+ * One implicit MR reaches memory scattered over the address space: the
+ * first region straddles a boundary of rxe's children. Every region is
+ * written, then all are checked, so no write landed in another's place.
+ */
+static int case_scattered(int unused)
+{
+	struct region r[SCATTER_REGIONS];
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	struct qpair *p;
+	uint64_t f0, f1;
+	char what[64];
+	void *hint;
+
+	(void)unused;
+	for (int i = 0; i < SCATTER_REGIONS; i++) {
+		hint = (void *)(uintptr_t)(SCATTER_BASE + i * SCATTER_STEP);
+		if (!i)
+			hint = (char *)hint + RXE_CHILD_SIZE - SCATTER_LEN / 2;
+		if (new_region(true, SCATTER_LEN, ACC_RW, hint, &r[i]))
+			return -1;
+		if ((uintptr_t)r[i].addr < lo)
+			lo = (uintptr_t)r[i].addr;
+		if ((uintptr_t)r[i].addr > hi)
+			hi = (uintptr_t)r[i].addr;
+	}
+	if (new_pair(IBV_QPT_RC, 0, &p) || counter("odp_page_faults", &f0))
+		return -1;
+	for (int i = 0; i < SCATTER_REGIONS; i++) {
+		xfer_pattern_fill(host.addr, 100 + i, SCATTER_LEN);
+		snprintf(what, sizeof(what), "RDMA WRITE into region %d at %p",
+			 i, (void *)r[i].addr);
+		if (expect_wc(write_to(p, r[i].mr, (uintptr_t)r[i].addr,
+				       SCATTER_LEN, WC_TIMEOUT_MS),
+			      IBV_WC_SUCCESS, what))
+			return -1;
+	}
+	for (int i = 0; i < SCATTER_REGIONS; i++) {
+		snprintf(what, sizeof(what), "region %d at %p", i,
+			 (void *)r[i].addr);
+		if (check_pattern(r[i].addr, 100 + i, SCATTER_LEN, what))
+			return -1;
+	}
+	if (counter("odp_page_faults", &f1))
+		return -1;
+	note("implicit-scattered: %d regions of %d KiB from %p to %p, odp_page_faults +%" PRIu64,
+	     SCATTER_REGIONS, SCATTER_LEN / 1024, (void *)lo, (void *)hi,
+	     f1 - f0);
+	if (hi - lo < (uintptr_t)SCATTER_REGIONS * RXE_CHILD_SIZE)
+		note("implicit-scattered: mmap ignored the hints; the regions are closer than hoped");
+	if (f1 - f0 < SCATTER_REGIONS)
+		return fail("odp_page_faults grew by %" PRIu64 " for %d regions",
+			    f1 - f0, SCATTER_REGIONS);
+	return 0;
+}
+
+/*
+ * An RDMA WRITE to @raddr, which has no memory behind it, through @mr:
+ * a remote access error, in bounded time.
+ */
+static int expect_access_error(struct ibv_mr *mr, uint64_t raddr,
+			       size_t len, const char *what)
+{
+	struct qpair *p;
+	double t0, secs;
+	int st;
+
+	if (new_pair(IBV_QPT_RC, 0, &p))
+		return -1;
+	xfer_pattern_fill(host.addr, 7, len);
+	t0 = xfer_now();
+	st = write_to(p, mr, raddr, len, ERR_TIMEOUT_MS);
+	secs = xfer_now() - t0;
+	note("%s: RDMA WRITE to 0x%" PRIx64 " -> %s after %.3f s", what, raddr,
+	     wc_name(st), secs);
+	return expect_wc(st, IBV_WC_REM_ACCESS_ERR, what);
+}
+
+/*
+ * Through the implicit MR, an RDMA WRITE to memory that was unmapped
+ * fails; the device keeps serving fresh QPs and the same MR.
+ */
+static int case_unmapped(int unused)
+{
+	const size_t half = SCATTER_LEN / 2;
+	struct region r, r2;
+	struct qpair *p;
+
+	(void)unused;
+	if (new_region(true, SCATTER_LEN, ACC_RW, NULL, &r) ||
+	    new_pair(IBV_QPT_RC, 0, &p) ||
+	    write_check(p, &r, 0, r.len, 8))
+		return -1;
+	/* The second half goes; the first stays. */
+	if (munmap(r.addr + half, half))
+		return fail("munmap: %s", strerror(errno));
+	if (expect_access_error(r.mr, (uintptr_t)r.addr + half, half,
+				"write to unmapped memory") ||
+	    expect_access_error(r.mr, (uintptr_t)r.addr, r.len,
+				"write running into unmapped memory"))
+		return -1;
+	if (new_region(true, SCATTER_LEN, ACC_RW, NULL, &r2) ||
+	    new_pair(IBV_QPT_RC, 0, &p) || write_check(p, &r, 0, half, 9))
+		return -1;
+	return write_check(p, &r2, 0, r2.len, 10);
+}
+
+/*
+ * Through the implicit MR, addresses no process can map: the lowest page,
+ * a kernel address and the top of the address space, where a child of
+ * the implicit MR would wrap around. Each fails alone.
+ */
+static int case_non_user(int unused)
+{
+	static const uint64_t addrs[] = {
+		0x1000, 0xffff888000000000ULL, 0xfffffffffffff000ULL,
+	};
+	struct ibv_mr *mr;
+	struct region r;
+	struct qpair *p;
+
+	(void)unused;
+	if (implicit_mr(ACC_RW, &mr))
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(addrs); i++)
+		if (expect_access_error(mr, addrs[i], 4096,
+					"write to a non-user address"))
+			return -1;
+	if (new_region(true, SCATTER_LEN, ACC_RW, NULL, &r) ||
+	    new_pair(IBV_QPT_RC, 0, &p))
+		return -1;
+	return write_check(p, &r, 0, r.len, 11);
+}
+
+/*
+ * Part of an explicit ODP MR unmapped: writes there fail, the rest of
+ * the MR still works, and once the hole is mapped again (fresh pages at
+ * the same address) the MR reaches the new pages.
+ */
+static int case_munmap_remap(int unused)
+{
+	const size_t off = REGION_LEN / 4, len = REGION_LEN / 4;
+	struct region r;
+	struct qpair *p;
+	void *m;
+
+	(void)unused;
+	if (new_region(false, REGION_LEN, ACC_RW, NULL, &r) ||
+	    new_pair(IBV_QPT_RC, 0, &p) || write_check(p, &r, 0, r.len, 11))
+		return -1;
+	if (munmap(r.addr + off, len))
+		return fail("munmap: %s", strerror(errno));
+	if (expect_access_error(r.mr, (uintptr_t)r.addr + off, len,
+				"write into the unmapped part") ||
+	    expect_access_error(r.mr, (uintptr_t)r.addr + off - 4096, 8192,
+				"write across into the unmapped part"))
+		return -1;
+	if (new_pair(IBV_QPT_RC, 0, &p) ||
+	    write_check(p, &r, 0, off, 12) ||
+	    write_check(p, &r, off + len, r.len - off - len, 13))
+		return -1;
+
+	m = mmap(r.addr + off, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (m == MAP_FAILED)
+		return fail("mmap(MAP_FIXED) over the hole: %s",
+			    strerror(errno));
+	/* Fresh pages read zero; then the MR writes into them. */
+	if (read_back(p, &r, off, len) ||
+	    check_zero(host.addr, len, "RDMA READ of the remapped part") ||
+	    write_check(p, &r, off, len, 14) ||
+	    write_check(p, &r, 0, r.len, 15))
+		return -1;
+	return 0;
+}
+
+/*
+ * MADV_DONTNEED drops pages rxe had mapped: an RDMA READ of the range
+ * must find the zero pages the kernel gives instead, not the old data,
+ * and odp_invalidations counts the drop. Writes refault afterwards.
+ */
+static int case_madvise(int implicit)
+{
+	const size_t off = REGION_LEN / 4, len = REGION_LEN / 2;
+	static char expect[REGION_LEN];
+	struct region r;
+	struct qpair *p;
+	uint64_t i0, i1;
+
+	if (new_region(implicit, REGION_LEN, ACC_RW, NULL, &r) ||
+	    new_pair(IBV_QPT_RC, 0, &p) || write_check(p, &r, 0, r.len, 16) ||
+	    counter("odp_invalidations", &i0))
+		return -1;
+	if (madvise(r.addr + off, len, MADV_DONTNEED))
+		return fail("madvise(MADV_DONTNEED): %s", strerror(errno));
+	if (counter("odp_invalidations", &i1))
+		return -1;
+	note("madvise: MADV_DONTNEED of %zu bytes: odp_invalidations +%" PRIu64,
+	     len, i1 - i0);
+	if (i1 == i0)
+		return fail("odp_invalidations did not grow");
+
+	if (read_back(p, &r, 0, r.len))
+		return -1;
+	/* What is left of message 16 around the hole must be intact. */
+	xfer_pattern_fill(expect, 16, r.len);
+	if (memcmp(host.addr, expect, off) ||
+	    memcmp((char *)host.addr + off + len, expect + off + len,
+		   r.len - off - len))
+		return fail("RDMA READ: the data around the discarded range changed");
+	if (check_zero((char *)host.addr + off, len,
+		       "RDMA READ of the discarded range"))
+		return -1;
+	if (write_check(p, &r, off, len, 18) || read_back(p, &r, 0, r.len))
+		return -1;
+	return check_pattern((char *)host.addr + off, 18, len,
+			     "RDMA READ after refilling the discarded range");
+}
+
+/*
+ * fork write-protects the parent's pages for COW, and rxe must drop its
+ * writable mappings of them. While the child lives, the parent's next
+ * write to a page gives it a copy: the CPU's for the first half of the
+ * region, rxe's own fault for the second. An RDMA WRITE must land in the
+ * parent's copies; the child must still see the old data in its pages,
+ * the ones rxe had mapped before the fork.
+ */
+static int case_fork(int implicit)
+{
+	struct region r;
+	struct qpair *p;
+	uint64_t i0, i1;
+	int go[2], status;
+	char c = 'g';
+	pid_t pid;
+
+	if (new_region(implicit, REGION_LEN, ACC_RW, NULL, &r) ||
+	    new_pair(IBV_QPT_RC, 0, &p) || write_check(p, &r, 0, r.len, 20) ||
+	    counter("odp_invalidations", &i0))
+		return -1;
+	if (pipe(go))
+		return fail("pipe: %s", strerror(errno));
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return fail("fork: %s", strerror(errno));
+	if (!pid) {
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		_exit(xfer_pattern_diff(r.addr, 20, r.len) == r.len ? 0 : 1);
+	}
+	close(go[0]);
+
+	if (counter("odp_invalidations", &i1))
+		goto fail_child;
+	note("fork: odp_invalidations +%" PRIu64, i1 - i0);
+	if (i1 == i0) {
+		snprintf(why, sizeof(why),
+			 "fork did not invalidate: odp_invalidations unchanged");
+		goto fail_child;
+	}
+	for (size_t off = 0; off < r.len / 2; off += page)
+		((volatile char *)r.addr)[off] = r.addr[off];
+	if (write_check(p, &r, 0, r.len, 21))
+		goto fail_child;
+	if (write(go[1], &c, 1) != 1) {
+		snprintf(why, sizeof(why), "write to the child: %s",
+			 strerror(errno));
+		goto fail_child;
+	}
+	close(go[1]);
+	if (waitpid(pid, &status, 0) != pid)
+		return fail("waitpid: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return fail("the child's pages changed under it (status 0x%x): the RDMA WRITE went to pages the parent no longer has",
+			    status);
+	/* The child is gone; the parent's pages are its own again. */
+	return write_check(p, &r, 0, r.len, 22);
+
+fail_child:
+	close(go[1]);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+static int atomic(struct qpair *p, enum ibv_wr_opcode op, struct ibv_mr *mr,
+		  uint64_t raddr, uint64_t compare_add, uint64_t swap,
+		  uint64_t *orig)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)host.addr,
+		.length = sizeof(*orig),
+		.lkey = host.mr->lkey,
+	};
+	struct ibv_send_wr wr = {
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = op,
+		.wr.atomic = {
+			.remote_addr = raddr,
+			.compare_add = compare_add,
+			.swap = swap,
+			.rkey = mr->rkey,
+		},
+	};
+	int st;
+
+	memset(host.addr, 0xa5, sizeof(*orig));
+	st = post_wait(p, &wr, WC_TIMEOUT_MS);
+	memcpy(orig, host.addr, sizeof(*orig));
+	return st;
+}
+
+static int expect_u64(uint64_t got, uint64_t want, const char *what)
+{
+	if (got == want)
+		return 0;
+	return fail("%s is 0x%" PRIx64 ", want 0x%" PRIx64, what, got, want);
+}
+
+static uint64_t load_u64(const void *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/*
+ * FETCH_ADD on never-touched memory (it reads zero), then FETCH_ADD and
+ * CMP_SWP, matching and not, on a value the CPU stored; the second
+ * operand sits on another page, also never touched before.
+ */
+static int case_atomics(int implicit)
+{
+	const uint64_t v0 = 0x1122334455667788ULL, add = 0x1000000010ULL;
+	const uint64_t swap = 0x0123456789abcdefULL;
+	const size_t off = 64, off2 = 4096 + 8;
+	struct region r;
+	struct qpair *p;
+	uint64_t orig;
+	int st;
+
+	if (new_region(implicit, 2 * 4096, ACC_ALL, NULL, &r) ||
+	    new_pair(IBV_QPT_RC, 0, &p))
+		return -1;
+	st = atomic(p, IBV_WR_ATOMIC_FETCH_AND_ADD, r.mr,
+		    (uintptr_t)r.addr + off2, add, 0, &orig);
+	if (expect_wc(st, IBV_WC_SUCCESS, "FETCH_ADD on untouched memory") ||
+	    expect_u64(orig, 0, "FETCH_ADD's original value on untouched memory") ||
+	    expect_u64(load_u64(r.addr + off2), add, "the sum on untouched memory"))
+		return -1;
+
+	memcpy(r.addr + off, &v0, sizeof(v0));
+	st = atomic(p, IBV_WR_ATOMIC_FETCH_AND_ADD, r.mr,
+		    (uintptr_t)r.addr + off, add, 0, &orig);
+	if (expect_wc(st, IBV_WC_SUCCESS, "FETCH_ADD") ||
+	    expect_u64(orig, v0, "FETCH_ADD's original value") ||
+	    expect_u64(load_u64(r.addr + off), v0 + add, "the sum"))
+		return -1;
+	st = atomic(p, IBV_WR_ATOMIC_CMP_AND_SWP, r.mr,
+		    (uintptr_t)r.addr + off, v0 + add, swap, &orig);
+	if (expect_wc(st, IBV_WC_SUCCESS, "CMP_SWP") ||
+	    expect_u64(orig, v0 + add, "CMP_SWP's original value") ||
+	    expect_u64(load_u64(r.addr + off), swap, "the swapped value"))
+		return -1;
+	st = atomic(p, IBV_WR_ATOMIC_CMP_AND_SWP, r.mr,
+		    (uintptr_t)r.addr + off, v0, 7, &orig);
+	if (expect_wc(st, IBV_WC_SUCCESS, "CMP_SWP that does not match") ||
+	    expect_u64(orig, swap, "its original value") ||
+	    expect_u64(load_u64(r.addr + off), swap,
+		       "the value after a compare that failed"))
+		return -1;
+
+	/* Discarded under rxe: the next atomic must see the zero page. */
+	if (madvise(r.addr, r.len, MADV_DONTNEED))
+		return fail("madvise(MADV_DONTNEED): %s", strerror(errno));
+	st = atomic(p, IBV_WR_ATOMIC_FETCH_AND_ADD, r.mr,
+		    (uintptr_t)r.addr + off, 1, 0, &orig);
+	if (expect_wc(st, IBV_WC_SUCCESS, "FETCH_ADD after MADV_DONTNEED") ||
+	    expect_u64(orig, 0, "FETCH_ADD's original value after MADV_DONTNEED") ||
+	    expect_u64(load_u64(r.addr + off), 1,
+		       "the sum after MADV_DONTNEED"))
+		return -1;
+	return 0;
+}
+
+/* ATOMIC_WRITE of 8 bytes into never-touched, then CPU-written memory. */
+static int case_atomic_write(int implicit)
+{
+	const uint64_t vals[] = { 0x8877665544332211ULL, 0x0102030405060708ULL };
+	struct ibv_device_attr_ex attr;
+	struct ibv_wc wc;
+	struct region r;
+	struct qpair *p;
+	int rc, err;
+
+	memset(&attr, 0, sizeof(attr));
+	err = ibv_query_device_ex(dev.ctx, NULL, &attr);
+	if (err)
+		return fail("ibv_query_device_ex: %s", strerror(err));
+	if (!(attr.device_cap_flags_ex & IB_UVERBS_DEVICE_ATOMIC_WRITE))
+		return skip("%s does not report IB_UVERBS_DEVICE_ATOMIC_WRITE",
+			    dev.name);
+	rc = new_pair(IBV_QPT_RC, PAIR_ATOMIC_WRITE, &p);
+	if (rc)
+		return rc;
+	if (new_region(implicit, 2 * 4096, ACC_ALL, NULL, &r))
+		return -1;
+	memcpy(r.addr + 4096 + 16, &vals[0], sizeof(vals[0]));
+	for (size_t i = 0; i < ARRAY_SIZE(vals); i++) {
+		/* First an untouched page, then one the CPU wrote. */
+		char *dst = r.addr + (i ? 4096 + 16 : 8);
+
+		ibv_wr_start(p->qpx);
+		p->qpx->wr_id = i;
+		p->qpx->wr_flags = IBV_SEND_SIGNALED;
+		ibv_wr_atomic_write(p->qpx, r.mr->rkey, (uintptr_t)dst,
+				    &vals[i]);
+		err = ibv_wr_complete(p->qpx);
+		if (err)
+			return fail("ibv_wr_complete(ATOMIC_WRITE): %s",
+				    strerror(err));
+		if (expect_wc(wait_wc(p->cq[0], &wc, WC_TIMEOUT_MS),
+			      IBV_WC_SUCCESS, "ATOMIC_WRITE") ||
+		    expect_u64(load_u64(dst), vals[i],
+			       "the value ATOMIC_WRITE stored"))
+			return -1;
+	}
+	return 0;
+}
+
+#define RECV_SLOTS	4
+
+/*
+ * UD datagrams into never-touched ODP receive buffers, one page each,
+ * sent half from pinned and half from ODP memory.
+ */
+static int case_ud(int implicit)
+{
+	size_t len = (size_t)xfer_mtu_bytes(dev.port_attr.active_mtu);
+	struct ibv_recv_wr rwr, *rbad;
+	struct ibv_send_wr wr;
+	struct region rcv, src;
+	struct ibv_sge sge;
+	struct ibv_wc wc;
+	struct qpair *p;
+	char what[64];
+	int st;
+
+	if (len > 2048)
+		len = 2048;
+	if (new_region(implicit, RECV_SLOTS * 4096, ACC_RW, NULL, &rcv) ||
+	    new_region(implicit, RECV_SLOTS * 4096, ACC_RW, NULL, &src) ||
+	    new_pair(IBV_QPT_UD, 0, &p))
+		return -1;
+	for (int i = 0; i < RECV_SLOTS; i++) {
+		sge = (struct ibv_sge){
+			.addr = (uintptr_t)rcv.addr + i * 4096,
+			.length = (uint32_t)(GRH_LEN + len),
+			.lkey = rcv.mr->lkey,
+		};
+		rwr = (struct ibv_recv_wr){
+			.wr_id = i, .sg_list = &sge, .num_sge = 1,
+		};
+		if (ibv_post_recv(p->qp[1], &rwr, &rbad))
+			return fail("ibv_post_recv: %s", strerror(errno));
+	}
+	for (int i = 0; i < RECV_SLOTS; i++) {
+		bool odp = i & 1;
+		char *buf = odp ? src.addr + i * 4096 : (char *)host.addr;
+
+		xfer_pattern_fill(buf, 30 + i, len);
+		sge = (struct ibv_sge){
+			.addr = (uintptr_t)buf,
+			.length = (uint32_t)len,
+			.lkey = odp ? src.mr->lkey : host.mr->lkey,
+		};
+		wr = (struct ibv_send_wr){
+			.sg_list = &sge,
+			.num_sge = 1,
+			.opcode = IBV_WR_SEND,
+			.wr.ud = {
+				.ah = p->ah,
+				.remote_qpn = p->qp[1]->qp_num,
+				.remote_qkey = QKEY,
+			},
+		};
+		snprintf(what, sizeof(what), "UD SEND %d from %s memory", i,
+			 odp ? "ODP" : "pinned");
+		if (expect_wc(post_wait(p, &wr, WC_TIMEOUT_MS),
+			      IBV_WC_SUCCESS, what))
+			return -1;
+		st = wait_wc(p->cq[1], &wc, WC_TIMEOUT_MS);
+		snprintf(what, sizeof(what), "UD receive %d", i);
+		if (expect_wc(st, IBV_WC_SUCCESS, what))
+			return -1;
+		if (wc.wr_id != (uint64_t)i || wc.byte_len != GRH_LEN + len)
+			return fail("UD receive %d: wr_id %" PRIu64 ", %u bytes; want %d, %zu",
+				    i, (uint64_t)wc.wr_id, wc.byte_len, i,
+				    GRH_LEN + len);
+		if (check_pattern(rcv.addr + i * 4096 + GRH_LEN, 30 + i, len,
+				  what))
+			return -1;
+	}
+	return 0;
+}
+
+#define SRQ_MSG		(16 * 1024)
+
+/* RC SENDs into never-touched ODP buffers posted on an SRQ. */
+static int case_srq(int implicit)
+{
+	struct ibv_recv_wr rwr, *rbad;
+	struct ibv_sge sge;
+	struct ibv_wc wc;
+	struct region rcv;
+	struct qpair *p;
+	char what[64];
+	int st;
+
+	if (new_region(implicit, RECV_SLOTS * SRQ_MSG, ACC_RW, NULL, &rcv) ||
+	    new_pair(IBV_QPT_RC, PAIR_SRQ, &p))
+		return -1;
+	for (int i = 0; i < RECV_SLOTS; i++) {
+		sge = (struct ibv_sge){
+			.addr = (uintptr_t)rcv.addr + i * SRQ_MSG,
+			.length = SRQ_MSG,
+			.lkey = rcv.mr->lkey,
+		};
+		rwr = (struct ibv_recv_wr){
+			.wr_id = i, .sg_list = &sge, .num_sge = 1,
+		};
+		if (ibv_post_srq_recv(p->srq, &rwr, &rbad))
+			return fail("ibv_post_srq_recv: %s", strerror(errno));
+	}
+	for (int i = 0; i < RECV_SLOTS; i++) {
+		xfer_pattern_fill(host.addr, 40 + i, SRQ_MSG);
+		snprintf(what, sizeof(what), "SEND %d", i);
+		st = rdma_ms(p, IBV_WR_SEND, (uintptr_t)host.addr,
+			     host.mr->lkey, 0, 0, SRQ_MSG, WC_TIMEOUT_MS);
+		if (expect_wc(st, IBV_WC_SUCCESS, what))
+			return -1;
+		snprintf(what, sizeof(what), "SRQ receive %d", i);
+		if (expect_wc(wait_wc(p->cq[1], &wc, WC_TIMEOUT_MS),
+			      IBV_WC_SUCCESS, what))
+			return -1;
+		if (wc.wr_id != (uint64_t)i || wc.byte_len != SRQ_MSG)
+			return fail("SRQ receive %d: wr_id %" PRIu64 ", %u bytes",
+				    i, (uint64_t)wc.wr_id, wc.byte_len);
+		if (check_pattern(rcv.addr + i * SRQ_MSG, 40 + i, SRQ_MSG, what))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * UC RDMA WRITE with immediate into never-touched ODP memory: UC has no
+ * ACK, so the receive completion of the immediate says the data is in.
+ */
+static int case_uc(int implicit)
+{
+	struct ibv_recv_wr rwr = { .wr_id = 1 }, *rbad;
+	struct ibv_sge sge;
+	struct ibv_send_wr wr;
+	struct ibv_wc wc;
+	struct region r;
+	struct qpair *p;
+
+	if (new_region(implicit, REGION_LEN, ACC_RW, NULL, &r) ||
+	    new_pair(IBV_QPT_UC, 0, &p))
+		return -1;
+	if (ibv_post_recv(p->qp[1], &rwr, &rbad))
+		return fail("ibv_post_recv: %s", strerror(errno));
+	xfer_pattern_fill(host.addr, 50, r.len);
+	sge = (struct ibv_sge){
+		.addr = (uintptr_t)host.addr,
+		.length = (uint32_t)r.len,
+		.lkey = host.mr->lkey,
+	};
+	wr = (struct ibv_send_wr){
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = IBV_WR_RDMA_WRITE_WITH_IMM,
+		.imm_data = htonl(50),
+		.wr.rdma = {
+			.remote_addr = (uintptr_t)r.addr,
+			.rkey = r.mr->rkey,
+		},
+	};
+	if (expect_wc(post_wait(p, &wr, WC_TIMEOUT_MS), IBV_WC_SUCCESS,
+		      "UC RDMA WRITE with immediate") ||
+	    expect_wc(wait_wc(p->cq[1], &wc, WC_TIMEOUT_MS), IBV_WC_SUCCESS,
+		      "UC receive of the immediate"))
+		return -1;
+	if (wc.opcode != IBV_WC_RECV_RDMA_WITH_IMM || ntohl(wc.imm_data) != 50)
+		return fail("UC receive: opcode %d, immediate %u", wc.opcode,
+			    ntohl(wc.imm_data));
+	return check_pattern(r.addr, 50, r.len, "after UC RDMA WRITE");
+}
+
+/* ------------------------------------------------------------------ */
+/* Prefetch                                                            */
+
+static int advise(struct ibv_mr *mr, uint64_t addr, size_t len,
+		  enum ibv_advise_mr_advice advice, uint32_t flags)
+{
+	struct ibv_sge sge = {
+		.addr = addr,
+		.length = (uint32_t)len,
+		.lkey = mr->lkey,
+	};
+
+	return ibv_advise_mr(dev.pd, advice, flags, &sge, 1);
+}
+
+static const char *advice_name(enum ibv_advise_mr_advice advice)
+{
+	switch (advice) {
+	case IBV_ADVISE_MR_ADVICE_PREFETCH:
+		return "PREFETCH";
+	case IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE:
+		return "PREFETCH_WRITE";
+	case IBV_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT:
+		return "PREFETCH_NO_FAULT";
+	}
+	return "unknown advice";
+}
+
+enum prefetch_kind {
+	PF_WRITE,		/* PREFETCH_WRITE + FLUSH: no fault after */
+	PF_WRITE_IMPLICIT,	/* the same through the implicit MR */
+	PF_READ,		/* PREFETCH + FLUSH: reads free, writes fault */
+	PF_NO_FAULT,		/* NO_FAULT on untouched memory: maps nothing */
+	PF_NO_FAULT_PRESENT,	/* NO_FAULT on CPU-written memory: maps it */
+	PF_ASYNC,		/* PREFETCH_WRITE without FLUSH */
+};
+
+static const struct prefetch_case {
+	enum ibv_advise_mr_advice advice;
+	uint32_t flags;
+	bool implicit, touch;
+	bool write_faults;	/* the RDMA WRITE after it must fault */
+} prefetch_cases[] = {
+	[PF_WRITE] = { IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
+		       IBV_ADVISE_MR_FLAG_FLUSH, false, false, false },
+	[PF_WRITE_IMPLICIT] = { IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
+				IBV_ADVISE_MR_FLAG_FLUSH, true, false, false },
+	[PF_READ] = { IBV_ADVISE_MR_ADVICE_PREFETCH,
+		      IBV_ADVISE_MR_FLAG_FLUSH, false, false, true },
+	[PF_NO_FAULT] = { IBV_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT,
+			  IBV_ADVISE_MR_FLAG_FLUSH, false, false, true },
+	[PF_NO_FAULT_PRESENT] = { IBV_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT,
+				  IBV_ADVISE_MR_FLAG_FLUSH, false, true,
+				  false },
+	[PF_ASYNC] = { IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE, 0, false, false,
+		       false },
+};
+
+/* Wait up to 5 s for the asynchronous prefetch to have run. */
+static int wait_prefetch(uint64_t p0, uint64_t *p1)
+{
+	double end = xfer_now() + 5;
+
+	do {
+		if (counter("odp_prefetches", p1))
+			return -1;
+		if (*p1 != p0)
+			return 0;
+		usleep(1000);
+	} while (xfer_now() < end);
+	return fail("odp_prefetches did not grow within 5 s of an asynchronous prefetch");
+}
+
+/*
+ * Advice on ODP memory, then an RDMA WRITE over it: whether the write
+ * still faults tells what the advice mapped. odp_page_faults counts
+ * prefetches that fault too, so the baseline is taken after the advice.
+ */
+static int case_prefetch(int kind)
+{
+	const struct prefetch_case *t = &prefetch_cases[kind];
+	uint64_t p0, p1, f0, f1;
+	struct region r;
+	struct qpair *p;
+	int err;
+
+	if (new_region(t->implicit, REGION_LEN, ACC_RW, NULL, &r) ||
+	    new_pair(IBV_QPT_RC, 0, &p))
+		return -1;
+	if (t->touch)
+		memset(r.addr, 0x5a, r.len);
+	if (counter("odp_prefetches", &p0))
+		return -1;
+	err = advise(r.mr, (uintptr_t)r.addr, r.len, t->advice, t->flags);
+	note("%s: ibv_advise_mr(%s, %s) -> %s", t->implicit ? "implicit" : "explicit",
+	     advice_name(t->advice), t->flags ? "FLUSH" : "async",
+	     errname(err));
+	if (err)
+		return fail("ibv_advise_mr(%s): %s", advice_name(t->advice),
+			    strerror(err));
+	if (t->flags & IBV_ADVISE_MR_FLAG_FLUSH) {
+		if (counter("odp_prefetches", &p1))
+			return -1;
+		if (p1 == p0)
+			return fail("odp_prefetches did not grow");
+	} else if (wait_prefetch(p0, &p1)) {
+		return -1;
+	}
+
+	if (kind == PF_READ) {
+		/* Mapped for reading: the zero pages, read without a fault. */
+		if (counter("odp_page_faults", &f0) ||
+		    read_back(p, &r, 0, r.len) || counter("odp_page_faults", &f1) ||
+		    check_zero(host.addr, r.len, "RDMA READ after PREFETCH"))
+			return -1;
+		note("prefetch-read: RDMA READ after PREFETCH: odp_page_faults +%" PRIu64,
+		     f1 - f0);
+		if (f1 != f0)
+			return fail("the RDMA READ after PREFETCH faulted");
+	}
+	if (counter("odp_page_faults", &f0) || write_check(p, &r, 0, r.len, 60) ||
+	    counter("odp_page_faults", &f1))
+		return -1;
+	note("%s: RDMA WRITE after it: odp_page_faults +%" PRIu64,
+	     advice_name(t->advice), f1 - f0);
+	if (t->write_faults && f1 == f0)
+		return fail("the RDMA WRITE did not fault: the advice mapped the memory for writing");
+	if (!t->write_faults && f1 != f0 && kind != PF_ASYNC)
+		return fail("the RDMA WRITE faulted %" PRIu64 " times: the advice did not map the memory for writing",
+			    f1 - f0);
+	/* The asynchronous prefetch may still be running: no fault check. */
+	return 0;
+}
+
+enum bad_advice {
+	BAD_NON_ODP, BAD_LKEY, BAD_ADVICE, BAD_FLAG, BAD_NO_LOCAL_WRITE,
+	BAD_RANGE,
+};
+
+static const struct {
+	int want;		/* errno; 0 for "any error, report it" */
+} bad_advice_want[] = {
+	[BAD_NON_ODP] = { EINVAL },
+	[BAD_LKEY] = { EINVAL },
+	[BAD_ADVICE] = { EOPNOTSUPP },
+	[BAD_FLAG] = { EINVAL },
+	[BAD_NO_LOCAL_WRITE] = { EINVAL },
+	[BAD_RANGE] = { EINVAL },
+};
+
+/* Advice that must be refused, with the errno expected. */
+static int case_bad_advice(int kind)
+{
+	enum ibv_advise_mr_advice advice = IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE;
+	uint32_t flags = IBV_ADVISE_MR_FLAG_FLUSH;
+	int want = bad_advice_want[kind].want, err;
+	struct ibv_sge sge;
+	struct region r;
+
+	if (new_region(false, REGION_LEN,
+		       kind == BAD_NO_LOCAL_WRITE ? IBV_ACCESS_REMOTE_READ :
+		       ACC_RW, NULL, &r))
+		return -1;
+	sge = (struct ibv_sge){
+		.addr = (uintptr_t)r.addr,
+		.length = (uint32_t)r.len,
+		.lkey = r.mr->lkey,
+	};
+	switch (kind) {
+	case BAD_NON_ODP:
+		sge.addr = (uintptr_t)host.addr;
+		sge.lkey = host.mr->lkey;
+		break;
+	case BAD_LKEY:
+		sge.lkey = r.mr->lkey ^ 0x5a5a00;
+		break;
+	case BAD_ADVICE:
+		advice = (enum ibv_advise_mr_advice)42;
+		break;
+	case BAD_FLAG:
+		flags |= 1U << 7;
+		break;
+	case BAD_RANGE:
+		sge.length += 4096;
+		break;
+	}
+	err = ibv_advise_mr(dev.pd, advice, flags, &sge, 1);
+	note("advise: %s -> %s", kind == BAD_NON_ODP ? "non-ODP MR" :
+	     kind == BAD_LKEY ? "bad lkey" : kind == BAD_ADVICE ?
+	     "advice 42" : kind == BAD_FLAG ? "flag 1<<7" :
+	     kind == BAD_NO_LOCAL_WRITE ? "PREFETCH_WRITE without LOCAL_WRITE" :
+	     "range beyond the MR", errname(err));
+	if (!err)
+		return fail("accepted, want %s", errname(want));
+	if (want && err != want)
+		return fail("%s (%s), want %s", errname(err), strerror(err),
+			    errname(want));
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Registrations that must fail                                        */
+
+enum bad_reg {
+	REG_IMPLICIT_IOVA, REG_LENGTH_WRAPS, REG_SIZE_MAX_START, REG_ZERO_LEN,
+	REG_IMPLICIT_PINNED,
+};
+
+static const struct {
+	const char *what;
+	int want;
+} bad_regs[] = {
+	[REG_IMPLICIT_IOVA] = { "implicit range with iova 0x200000", EINVAL },
+	[REG_LENGTH_WRAPS] = { "addr + length wraps past 2^64", EOVERFLOW },
+	[REG_SIZE_MAX_START] = { "length SIZE_MAX from a nonzero address",
+				 EOVERFLOW },
+	[REG_ZERO_LEN] = { "length 0", EINVAL },
+	[REG_IMPLICIT_PINNED] = { "the implicit range without ON_DEMAND",
+				  EINVAL },
+};
+
+static int case_bad_reg(int kind)
+{
+	int access = ACC_RW | IBV_ACCESS_ON_DEMAND, err;
+	uint64_t len, iova;
+	struct ibv_mr *mr;
+	char *addr;
+
+	if (new_map(2 * 4096, NULL, &addr))
+		return -1;
+	iova = (uintptr_t)addr;
+	switch (kind) {
+	case REG_IMPLICIT_IOVA:
+		addr = NULL;
+		len = SIZE_MAX;
+		iova = 0x200000;
+		break;
+	case REG_LENGTH_WRAPS:
+		len = UINT64_MAX - (uintptr_t)addr + 1 + 2 * 4096;
+		break;
+	case REG_SIZE_MAX_START:
+		len = SIZE_MAX;
+		break;
+	case REG_ZERO_LEN:
+		len = 0;
+		break;
+	case REG_IMPLICIT_PINNED:
+	default:
+		addr = NULL;
+		len = SIZE_MAX;
+		iova = 0;
+		access &= ~IBV_ACCESS_ON_DEMAND;
+		break;
+	}
+	errno = 0;
+	mr = ibv_reg_mr_iova(dev.pd, addr, len, iova, access);
+	err = errno;
+	note("reg: %s: ibv_reg_mr_iova(addr %p, length 0x%" PRIx64 ", iova 0x%" PRIx64 ", access 0x%x) -> %s",
+	     bad_regs[kind].what, (void *)addr, len, iova, access,
+	     mr ? "registered" : errname(err));
+	if (mr) {
+		track_mr(mr);
+		return fail("registered, want %s", errname(bad_regs[kind].want));
+	}
+	if (err != bad_regs[kind].want)
+		return fail("%s (%s), want %s", errname(err), strerror(err),
+			    errname(bad_regs[kind].want));
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+static const struct test {
+	const char *name;
+	int (*fn)(int arg);
+	int arg;
+} tests[] = {
+	{ "caps", case_caps, 0 },
+	{ "explicit-write-read", case_write_read, false },
+	{ "implicit-write-read", case_write_read, true },
+	{ "explicit-local", case_local, false },
+	{ "implicit-local", case_local, true },
+	{ "implicit-scattered", case_scattered, 0 },
+	{ "implicit-unmapped", case_unmapped, 0 },
+	{ "implicit-non-user-address", case_non_user, 0 },
+	{ "explicit-munmap-remap", case_munmap_remap, 0 },
+	{ "explicit-madvise-zeros", case_madvise, false },
+	{ "implicit-madvise-zeros", case_madvise, true },
+	{ "explicit-fork-cow", case_fork, false },
+	{ "implicit-fork-cow", case_fork, true },
+	{ "explicit-atomics", case_atomics, false },
+	{ "implicit-atomics", case_atomics, true },
+	{ "explicit-atomic-write", case_atomic_write, false },
+	{ "implicit-atomic-write", case_atomic_write, true },
+	{ "explicit-ud-recv", case_ud, false },
+	{ "implicit-ud-recv", case_ud, true },
+	{ "explicit-srq-recv", case_srq, false },
+	{ "implicit-srq-recv", case_srq, true },
+	{ "explicit-uc-write-imm", case_uc, false },
+	{ "implicit-uc-write-imm", case_uc, true },
+	{ "prefetch-write", case_prefetch, PF_WRITE },
+	{ "prefetch-write-implicit", case_prefetch, PF_WRITE_IMPLICIT },
+	{ "prefetch-read", case_prefetch, PF_READ },
+	{ "prefetch-no-fault", case_prefetch, PF_NO_FAULT },
+	{ "prefetch-no-fault-present", case_prefetch, PF_NO_FAULT_PRESENT },
+	{ "prefetch-async", case_prefetch, PF_ASYNC },
+	{ "advise-non-odp-mr", case_bad_advice, BAD_NON_ODP },
+	{ "advise-bad-lkey", case_bad_advice, BAD_LKEY },
+	{ "advise-unknown-advice", case_bad_advice, BAD_ADVICE },
+	{ "advise-unknown-flag", case_bad_advice, BAD_FLAG },
+	{ "advise-write-without-local-write", case_bad_advice,
+	  BAD_NO_LOCAL_WRITE },
+	{ "advise-beyond-mr", case_bad_advice, BAD_RANGE },
+	{ "reg-implicit-iova", case_bad_reg, REG_IMPLICIT_IOVA },
+	{ "reg-length-wraps", case_bad_reg, REG_LENGTH_WRAPS },
+	{ "reg-size-max-nonzero-start", case_bad_reg, REG_SIZE_MAX_START },
+	{ "reg-zero-length", case_bad_reg, REG_ZERO_LEN },
+	{ "reg-implicit-pinned", case_bad_reg, REG_IMPLICIT_PINNED },
+};
+
+static bool wanted(const char *name, char **names, int n)
+{
+	if (!n)
+		return true;
+	for (int i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
+static int run_case(const struct test *t)
+{
+	int rc;
+
+	why[0] = 0;
+	rc = t->fn(t->arg);
+	release_all();
+	if (!rc)
+		printf("PASS %s\n", t->name);
+	else if (rc == SKIPPED)
+		printf("SKIP %s: %s\n", t->name, why);
+	else
+		printf("FAIL %s: %s\n", t->name, why);
+	fflush(stdout);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "dev", required_argument, NULL, 'd' },
+		{ "gid-index", required_argument, NULL, 'x' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *devname = NULL;
+	int gid_index = 1, failed = 0, ran = 0, c;
+
+	xfer_prog = "odp_test";
+	while ((c = getopt_long(argc, argv, "d:x:lh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			devname = optarg;
+			break;
+		case 'x':
+			gid_index = atoi(optarg);
+			break;
+		case 'l':
+			for (size_t i = 0; i < ARRAY_SIZE(tests); i++)
+				puts(tests[i].name);
+			return 0;
+		case 'h':
+			printf("usage: odp_test [-d|--dev DEV] [-x|--gid-index N] [-l|--list] [CASE...]\n"
+			       "Runs the named cases, or all; prints PASS, FAIL or SKIP per case.\n");
+			return 0;
+		default:
+			xfer_die_usage("bad option '%s'", argv[optind - 1]);
+		}
+	}
+	argv += optind;
+	argc -= optind;
+
+	page = (size_t)sysconf(_SC_PAGESIZE);
+	if (page != 4096)
+		xfer_die("the cases assume 4 KiB pages, not %zu", page);
+	srand48(getpid() ^ (long)time(NULL));
+	xfer_quiet = true;
+	xfer_dev_open(&dev, devname, gid_index);
+	host.ops = &xfer_host_buf_ops;
+	host.ops->alloc(&host, HOST_LEN);
+	host.ops->reg(&host, dev.pd, ACC_ALL);
+
+	for (size_t i = 0; i < ARRAY_SIZE(tests); i++) {
+		if (!wanted(tests[i].name, argv, argc))
+			continue;
+		ran++;
+		failed += run_case(&tests[i]) < 0;
+	}
+	if (!ran)
+		xfer_die_usage("no case matches the names given");
+	host.ops->free(&host);
+	xfer_dev_close(&dev);
+	return failed ? XFER_EXIT_FAIL : 0;
+}
