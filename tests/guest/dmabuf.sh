@@ -11,6 +11,10 @@ bin=$RDG_TOP/build/tests/verbs
 xfer=$bin/rdma_xfer
 logdir=${CASE_LOG_DIR:-/tmp}
 mems="dte dte-iomem udmabuf heap"
+# QEMU runs under TCG, some 25 times slower than UML: the same cases with
+# a quarter of the iterations (its point is SMP concurrency, not volume).
+pct=$([ "$RDG_BACKEND" = qemu ] && echo 25 || echo 100)
+iters_of() { local n=$(($1 * pct / 100)); echo $((n > 2 ? n : 2)); }
 
 if modprobe dmabuf_test_exporter; then
 	pass modprobe
@@ -86,7 +90,7 @@ xfer_case() {
 for mem in $mems; do
 	for op in write write_imm read send; do
 		xfer_case "xfer-$mem-$op" "$mem" -- --op "$op" --size 64K \
-			--iters 200 --depth 8
+			--iters "$(iters_of 200)" --depth 8
 	done
 done
 
@@ -97,6 +101,7 @@ done
 for op in write read send; do
 	for run in 1M:30:4 64K:300:8; do
 		IFS=: read -r size iters depth <<<"$run"
+		iters=$(iters_of "$iters")
 		xfer_case "move-$op-$size" dte "moves>0" "invalidations>0" -- \
 			--op "$op" --size "$size" --iters "$iters" \
 			--depth "$depth" --move-every-us 2000
@@ -107,22 +112,22 @@ for op in write read send; do
 done
 
 for mem in $mems; do
-	xfer_case "close-fd-$mem" "$mem" -- --op write --size 64K --iters 200 \
+	xfer_case "close-fd-$mem" "$mem" -- --op write --size 64K --iters "$(iters_of 200)" \
 		--depth 8 --close-fd
 done
 xfer_case close-fd-dte-move dte "moves>0" -- --op send --size 64K \
-	--iters 300 --depth 8 --close-fd --move-every-us 2000
+	--iters "$(iters_of 300)" --depth 8 --close-fd --move-every-us 2000
 
 for mem in $mems; do
 	for off in 4096 100; do
 		xfer_case "offset-$off-$mem-write" "$mem" -- --op write \
-			--size 64K --iters 200 --depth 8 --dmabuf-offset "$off"
+			--size 64K --iters "$(iters_of 200)" --depth 8 --dmabuf-offset "$off"
 		xfer_case "offset-$off-$mem-read" "$mem" -- --op read \
-			--size 64K --iters 200 --depth 8 --dmabuf-offset "$off"
+			--size 64K --iters "$(iters_of 200)" --depth 8 --dmabuf-offset "$off"
 	done
 done
 xfer_case offset-100-dte-move dte "moves>0" -- --op write --size 64K \
-	--iters 300 --depth 8 --dmabuf-offset 100 --move-every-us 2000
+	--iters "$(iters_of 300)" --depth 8 --dmabuf-offset 100 --move-every-us 2000
 
 expect_status usage-close-fd-host 2 'close-fd.*dma-buf' "$xfer" --close-fd
 expect_status usage-offset-host 2 'dmabuf-offset.*dma-buf' "$xfer" \

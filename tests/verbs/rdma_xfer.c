@@ -305,9 +305,9 @@ static void responder_post(struct role *r)
 			r->credited_verified < cfg.iters;
 	}
 	if (lim >= r->credited + cfg.batch || final) {
-		/* A credit lets the peer write; a read source is got at fill. */
-		for (uint64_t m = r->credited; cfg.op != XFER_OP_READ && m < lim;
-		     m++)
+		/* A credit lets the peer in; a read source is got at fill. */
+		for (uint64_t m = r->credited;
+		     cfg.op != XFER_OP_READ && m < lim; m++)
 			slot_get(r, m);
 		send_ctrl(r, CTRL_CREDIT, lim);
 		r->credited = lim;
@@ -390,8 +390,9 @@ static void handle_data_recv(struct role *r, const struct ibv_wc *wc)
 	slot_put(r, msg);
 	r->done_msgs++;
 	if (msg + cfg.depth < cfg.iters) {
-		/* The receive lets the peer's SEND in before any credit. */
-		slot_get(r, msg + cfg.depth);
+		/* A SEND's receive lets the peer in before any credit. */
+		if (cfg.op == XFER_OP_SEND)
+			slot_get(r, msg + cfg.depth);
 		post_data_recv(r, msg + cfg.depth);
 	}
 }
@@ -687,6 +688,7 @@ static void odp_report_start(struct mem_report *m, const struct xfer_opts *o,
 		[XFER_CHURN_FORK] = o->fork_us,
 	};
 	struct xfer_slots *slots[2];
+	int n;
 
 	m->odp = read_odp_counters(dev, &m->odp_faults, &m->odp_inval,
 				   &m->odp_prefetches);
@@ -695,10 +697,13 @@ static void odp_report_start(struct mem_report *m, const struct xfer_opts *o,
 		prefetch(roles, nroles, dev);
 	for (int i = 0; i < nroles; i++)
 		slots[i] = roles[i].slots;
-	for (size_t k = 0; k < ARRAY_SIZE(period); k++)
-		if (period[k])
-			m->odp_churn[k] = xfer_odp_churn_start(k, period[k],
-							       slots, nroles);
+	/* fork keeps every byte: it needs no slots lent to it. */
+	for (size_t k = 0; k < ARRAY_SIZE(period); k++) {
+		if (!period[k])
+			continue;
+		n = k == XFER_CHURN_FORK ? 0 : nroles;
+		m->odp_churn[k] = xfer_odp_churn_start(k, period[k], slots, n);
+	}
 }
 
 static void report_start(struct mem_report *m, const struct xfer_opts *o,

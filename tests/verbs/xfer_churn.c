@@ -270,12 +270,14 @@ static bool dte_churn_once(struct xfer_churn *c, uint64_t i)
 static void *churn_thread(void *arg)
 {
 	struct xfer_churn *c = arg;
+	bool ok;
 
 	for (uint64_t i = 0; !atomic_load(&c->stop); i++) {
 		nanosleep(&c->period, NULL);
 		if (atomic_load(&c->stop))
 			break;
-		if (!(c->kind < 0 ? dte_churn_once(c, i) : odp_churn_once(c, i)))
+		ok = c->kind < 0 ? dte_churn_once(c, i) : odp_churn_once(c, i);
+		if (!ok)
 			break;
 		c->done++;
 	}

@@ -1,0 +1,107 @@
+#!/bin/bash
+# On-demand paging memory regions on rxe0. First the cases of
+# tests/verbs/odp_test, one record per case; then rdma_xfer with every
+# byte verified on explicit and implicit ODP memory, with the memory
+# discarded (MADV_DONTNEED), replaced (munmap + mmap) and COW-protected
+# (fork) under traffic, and prefetched before it.
+SUITE=odp/$RDG_BACKEND
+. "$RDG_TOP/tests/lib/result.sh"
+bin=$RDG_TOP/build/tests/verbs
+xfer=$bin/rdma_xfer
+logdir=${CASE_LOG_DIR:-/tmp}
+
+test_log=$logdir/${SUITE//\//_}_odp_test.log
+"$bin/odp_test" >"$test_log" 2>&1
+test_rc=$?
+records=0
+while read -r verdict rest; do
+	name=${rest%%: *}
+	case $verdict in
+	PASS) pass "$rest" ;;
+	FAIL) fail "$name" "${rest#*: }" ;;
+	SKIP) skip "$name" "${rest#*: }" ;;
+	*) continue ;;
+	esac
+	records=$((records + 1))
+done <"$test_log"
+# Exit 1 goes with FAIL lines; anything else (a crash) is a failure too.
+if [ "$records" = 0 ] || { [ "$test_rc" != 0 ] && ! grep -q '^FAIL ' "$test_log"; }; then
+	fail odp_test "exit $test_rc: $(tail -n 3 "$test_log" | tr '\n' ' ' | cut -c1-300)"
+fi
+
+# xfer_expect COND... -- ARGS...: rdma_xfer ARGS exits 0, its summary line
+# says every byte it moved was verified, and each COND (FIELD OP NUMBER,
+# e.g. "madvises>0") holds for the summary's FIELD=value words.
+xfer_expect() {
+	local conds=() out line word key
+	local -A field=()
+	while [ "$1" != -- ]; do conds+=("$1"); shift; done
+	shift
+	out=$("$xfer" "$@" 2>&1)
+	local rc=$?
+	echo "$out"
+	[ "$rc" = 0 ] || return "$rc"
+	line=$(grep '^rdma_xfer: op=' <<<"$out") || return 1
+	for word in $line; do
+		[[ $word == *=* ]] && field[${word%%=*}]=${word#*=}
+	done
+	conds+=("verified==${field[size]:-0}*${field[iters]:-0}")
+	for cond in "${conds[@]}"; do
+		key=${cond%%[<>=!]*}
+		if [[ ! ${field[$key]} =~ ^[0-9]+$ ]] || ! (( field[$key] ${cond#"$key"} )); then
+			echo "summary fails $cond (${key}=${field[$key]:-missing})"
+			return 1
+		fi
+	done
+}
+
+# xfer_case NAME MEM COND... -- ARGS...: one record. Nothing is pinned,
+# so the run must have made rxe fault pages in.
+xfer_case() {
+	local name=$1 mem=$2
+	shift 2
+	run_case "$name" xfer_expect "odp_faults>0" "$@" --mem "$mem"
+}
+
+for mem in odp odp-implicit; do
+	for op in write write_imm read send; do
+		xfer_case "xfer-$mem-$op" "$mem" -- --op "$op" --size 64K \
+			--iters 200 --depth 8
+	done
+done
+
+# Memory invalidated while traffic runs: rxe drops its mappings and
+# faults the new pages in, and still every byte arrives. madvise and remap
+# discard only slots the transfer is not using, then those get refilled;
+# fork leaves the data alone but write-protects all of it. A fork of this
+# process takes about 0.1 s on UML, so forks come back to back. Explicit
+# MRs get the small messages, the implicit MR the large ones.
+for op in write read send; do
+	for run in 64K:300:8:odp 1M:20:4:odp-implicit; do
+		IFS=: read -r size iters depth mem <<<"$run"
+		for churn in madvise:2000:madvises remap:2000:remaps \
+			fork:5000:forks; do
+			IFS=: read -r kind us field <<<"$churn"
+			xfer_case "$kind-$mem-$op-$size" "$mem" "$field>0" \
+				"odp_invalidations>0" -- --op "$op" \
+				--size "$size" --iters "$iters" \
+				--depth "$depth" --"$kind"-every-us "$us"
+		done
+	done
+done
+
+# Prefetched for writing before traffic: without invalidations the
+# traffic itself faults nothing. The prefetch counts as one fault per
+# buffer (two in loopback); the bound leaves room for a stray migration.
+xfer_case prefetch-odp-write odp "odp_prefetches>0" "odp_faults<=8" -- \
+	--op write --size 64K --iters 200 --depth 8 --prefetch
+xfer_case prefetch-odp-implicit-read odp-implicit "odp_prefetches>0" \
+	"odp_faults<=8" -- --op read --size 64K --iters 200 --depth 8 \
+	--prefetch
+
+expect_status usage-madvise-host 2 'madvise-every-us.*ODP' "$xfer" \
+	--madvise-every-us 1000
+expect_status usage-prefetch-dte 2 'prefetch.*ODP' "$xfer" --mem dte \
+	--prefetch
+expect_status usage-remap-size 2 'remap-every-us.*page size' "$xfer" \
+	--mem odp --size 1000 --remap-every-us 1000
