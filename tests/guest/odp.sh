@@ -9,6 +9,10 @@ SUITE=odp/$RDG_BACKEND
 bin=$RDG_TOP/build/tests/verbs
 xfer=$bin/rdma_xfer
 logdir=${CASE_LOG_DIR:-/tmp}
+# QEMU runs under TCG, many times slower than UML: the same cases with a
+# quarter of the iterations (its point is SMP concurrency, not volume).
+pct=$([ "$RDG_BACKEND" = qemu ] && echo 25 || echo 100)
+iters_of() { local n=$(($1 * pct / 100)); echo $((n > 2 ? n : 2)); }
 
 test_log=$logdir/${SUITE//\//_}_odp_test.log
 "$bin/odp_test" >"$test_log" 2>&1
@@ -66,7 +70,7 @@ xfer_case() {
 for mem in odp odp-implicit; do
 	for op in write write_imm read send; do
 		xfer_case "xfer-$mem-$op" "$mem" -- --op "$op" --size 64K \
-			--iters 200 --depth 8
+			--iters "$(iters_of 200)" --depth 8
 	done
 done
 
@@ -79,6 +83,7 @@ done
 for op in write read send; do
 	for run in 64K:300:8:odp 1M:20:4:odp-implicit; do
 		IFS=: read -r size iters depth mem <<<"$run"
+		iters=$(iters_of "$iters")
 		for churn in madvise:2000:madvises remap:2000:remaps \
 			fork:5000:forks; do
 			IFS=: read -r kind us field <<<"$churn"
@@ -94,10 +99,10 @@ done
 # traffic itself faults nothing. The prefetch counts as one fault per
 # buffer (two in loopback); the bound leaves room for a stray migration.
 xfer_case prefetch-odp-write odp "odp_prefetches>0" "odp_faults<=8" -- \
-	--op write --size 64K --iters 200 --depth 8 --prefetch
+	--op write --size 64K --iters "$(iters_of 200)" --depth 8 --prefetch
 xfer_case prefetch-odp-implicit-read odp-implicit "odp_prefetches>0" \
-	"odp_faults<=8" -- --op read --size 64K --iters 200 --depth 8 \
-	--prefetch
+	"odp_faults<=8" -- --op read --size 64K --iters "$(iters_of 200)" \
+	--depth 8 --prefetch
 
 expect_status usage-madvise-host 2 'madvise-every-us.*ODP' "$xfer" \
 	--madvise-every-us 1000

@@ -530,6 +530,32 @@ static int expect_wc(int got, enum ibv_wc_status want, const char *what)
 		    ibv_wc_status_str(want));
 }
 
+/*
+ * One receive of @len bytes at @addr (none for @len 0) on the responder's
+ * receive queue, or its SRQ when it has one.
+ */
+static int post_recv(struct qpair *p, uint64_t wr_id, uint64_t addr,
+		     size_t len, uint32_t lkey)
+{
+	struct ibv_sge sge = {
+		.addr = addr,
+		.length = (uint32_t)len,
+		.lkey = lkey,
+	};
+	struct ibv_recv_wr wr = {
+		.wr_id = wr_id,
+		.sg_list = &sge,
+		.num_sge = len ? 1 : 0,
+	}, *bad;
+	int err;
+
+	if (p->srq)
+		err = ibv_post_srq_recv(p->srq, &wr, &bad);
+	else
+		err = ibv_post_recv(p->qp[1], &wr, &bad);
+	return err ? fail("posting a receive: %s", strerror(err)) : 0;
+}
+
 /* RDMA WRITE @len bytes of the pinned buffer to @raddr of @mr. */
 static int write_to(struct qpair *p, struct ibv_mr *mr, uint64_t raddr,
 		    size_t len, int ms)
@@ -644,8 +670,6 @@ static int case_local(int implicit)
 {
 	struct ibv_mr *hmr = host.mr;
 	struct region src, dst, rcv;
-	struct ibv_recv_wr rwr, *rbad;
-	struct ibv_sge sge;
 	struct ibv_wc wc;
 	struct qpair *p;
 	int st;
@@ -672,14 +696,8 @@ static int case_local(int implicit)
 		return -1;
 
 	/* A SEND from ODP memory into an ODP receive buffer. */
-	sge = (struct ibv_sge){
-		.addr = (uintptr_t)rcv.addr,
-		.length = (uint32_t)rcv.len,
-		.lkey = rcv.mr->lkey,
-	};
-	rwr = (struct ibv_recv_wr){ .sg_list = &sge, .num_sge = 1 };
-	if (ibv_post_recv(p->qp[1], &rwr, &rbad))
-		return fail("ibv_post_recv: %s", strerror(errno));
+	if (post_recv(p, 0, (uintptr_t)rcv.addr, rcv.len, rcv.mr->lkey))
+		return -1;
 	xfer_pattern_fill(src.addr, 5, src.len);
 	st = rdma_ms(p, IBV_WR_SEND, (uintptr_t)src.addr, src.mr->lkey, 0, 0,
 		     src.len, WC_TIMEOUT_MS);
@@ -1159,14 +1177,16 @@ static int case_atomic_write(int implicit)
 
 #define RECV_SLOTS	4
 
+/* Receive buffers start this far into their page, so they cross a page. */
+#define UD_RECV_OFF	3000
+
 /*
- * UD datagrams into never-touched ODP receive buffers, one page each,
- * sent half from pinned and half from ODP memory.
+ * UD datagrams into never-touched ODP receive buffers, each across a
+ * page boundary, sent half from pinned and half from ODP memory.
  */
 static int case_ud(int implicit)
 {
 	size_t len = (size_t)xfer_mtu_bytes(dev.port_attr.active_mtu);
-	struct ibv_recv_wr rwr, *rbad;
 	struct ibv_send_wr wr;
 	struct region rcv, src;
 	struct ibv_sge sge;
@@ -1177,22 +1197,16 @@ static int case_ud(int implicit)
 
 	if (len > 2048)
 		len = 2048;
-	if (new_region(implicit, RECV_SLOTS * 4096, ACC_RW, NULL, &rcv) ||
+	if (new_region(implicit, (RECV_SLOTS + 1) * 4096, ACC_RW, NULL,
+		       &rcv) ||
 	    new_region(implicit, RECV_SLOTS * 4096, ACC_RW, NULL, &src) ||
 	    new_pair(IBV_QPT_UD, 0, &p))
 		return -1;
-	for (int i = 0; i < RECV_SLOTS; i++) {
-		sge = (struct ibv_sge){
-			.addr = (uintptr_t)rcv.addr + i * 4096,
-			.length = (uint32_t)(GRH_LEN + len),
-			.lkey = rcv.mr->lkey,
-		};
-		rwr = (struct ibv_recv_wr){
-			.wr_id = i, .sg_list = &sge, .num_sge = 1,
-		};
-		if (ibv_post_recv(p->qp[1], &rwr, &rbad))
-			return fail("ibv_post_recv: %s", strerror(errno));
-	}
+	for (int i = 0; i < RECV_SLOTS; i++)
+		if (post_recv(p, i,
+			      (uintptr_t)rcv.addr + i * 4096 + UD_RECV_OFF,
+			      GRH_LEN + len, rcv.mr->lkey))
+			return -1;
 	for (int i = 0; i < RECV_SLOTS; i++) {
 		bool odp = i & 1;
 		char *buf = odp ? src.addr + i * 4096 : (char *)host.addr;
@@ -1226,8 +1240,8 @@ static int case_ud(int implicit)
 			return fail("UD receive %d: wr_id %" PRIu64 ", %u bytes; want %d, %zu",
 				    i, (uint64_t)wc.wr_id, wc.byte_len, i,
 				    GRH_LEN + len);
-		if (check_pattern(rcv.addr + i * 4096 + GRH_LEN, 30 + i, len,
-				  what))
+		if (check_pattern(rcv.addr + i * 4096 + UD_RECV_OFF + GRH_LEN,
+				  30 + i, len, what))
 			return -1;
 	}
 	return 0;
@@ -1238,8 +1252,6 @@ static int case_ud(int implicit)
 /* RC SENDs into never-touched ODP buffers posted on an SRQ. */
 static int case_srq(int implicit)
 {
-	struct ibv_recv_wr rwr, *rbad;
-	struct ibv_sge sge;
 	struct ibv_wc wc;
 	struct region rcv;
 	struct qpair *p;
@@ -1249,18 +1261,10 @@ static int case_srq(int implicit)
 	if (new_region(implicit, RECV_SLOTS * SRQ_MSG, ACC_RW, NULL, &rcv) ||
 	    new_pair(IBV_QPT_RC, PAIR_SRQ, &p))
 		return -1;
-	for (int i = 0; i < RECV_SLOTS; i++) {
-		sge = (struct ibv_sge){
-			.addr = (uintptr_t)rcv.addr + i * SRQ_MSG,
-			.length = SRQ_MSG,
-			.lkey = rcv.mr->lkey,
-		};
-		rwr = (struct ibv_recv_wr){
-			.wr_id = i, .sg_list = &sge, .num_sge = 1,
-		};
-		if (ibv_post_srq_recv(p->srq, &rwr, &rbad))
-			return fail("ibv_post_srq_recv: %s", strerror(errno));
-	}
+	for (int i = 0; i < RECV_SLOTS; i++)
+		if (post_recv(p, i, (uintptr_t)rcv.addr + i * SRQ_MSG, SRQ_MSG,
+			      rcv.mr->lkey))
+			return -1;
 	for (int i = 0; i < RECV_SLOTS; i++) {
 		xfer_pattern_fill(host.addr, 40 + i, SRQ_MSG);
 		snprintf(what, sizeof(what), "SEND %d", i);
@@ -1288,7 +1292,6 @@ static int case_srq(int implicit)
  */
 static int case_uc(int implicit)
 {
-	struct ibv_recv_wr rwr = { .wr_id = 1 }, *rbad;
 	struct ibv_sge sge;
 	struct ibv_send_wr wr;
 	struct ibv_wc wc;
@@ -1298,8 +1301,8 @@ static int case_uc(int implicit)
 	if (new_region(implicit, REGION_LEN, ACC_RW, NULL, &r) ||
 	    new_pair(IBV_QPT_UC, 0, &p))
 		return -1;
-	if (ibv_post_recv(p->qp[1], &rwr, &rbad))
-		return fail("ibv_post_recv: %s", strerror(errno));
+	if (post_recv(p, 1, 0, 0, 0))
+		return -1;
 	xfer_pattern_fill(host.addr, 50, r.len);
 	sge = (struct ibv_sge){
 		.addr = (uintptr_t)host.addr,

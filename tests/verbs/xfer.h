@@ -119,6 +119,12 @@ extern const struct buf_ops xfer_host_buf_ops;
 /* --mem odp and odp-implicit (xfer_odp.c). */
 extern const struct buf_ops xfer_odp_buf_ops;
 extern const struct buf_ops xfer_odp_implicit_buf_ops;
+/*
+ * ibv_advise_mr() over the whole of ODP buffer @buf, in pieces an SGE can
+ * hold: 0 or the errno of the first piece that failed.
+ */
+int xfer_odp_advise(const struct xfer_buf *buf, struct ibv_pd *pd,
+		    enum ibv_advise_mr_advice advice, uint32_t flags);
 /* NULL when @name is not a known backing. */
 const struct buf_ops *xfer_buf_ops_find(const char *name);
 /* Names of all backings, for --help and error messages. */
@@ -305,13 +311,6 @@ int xfer_dte_stats(int fd, struct dte_stats *st);
 
 /* An rxe port counter from sysfs: 0 or an errno. */
 int xfer_hw_counter(const char *dev, const char *name, uint64_t *val);
-
-/*
- * ibv_advise_mr() over the whole of ODP buffer @buf, in pieces an SGE can
- * hold: 0 or the errno of the first piece that failed.
- */
-int xfer_odp_advise(const struct xfer_buf *buf, struct ibv_pd *pd,
-		    enum ibv_advise_mr_advice advice, uint32_t flags);
 
 /*
  * xfer_churn.c: move or evict test exporter buffers, or discard, remap or

@@ -221,7 +221,11 @@ static int rxe_odp_map_and_run(struct ib_umem_odp *umem, u64 va, u64 len,
 					RXE_CNT_ODP_PAGE_FAULTS);
 		if (err)
 			return err;
-		/* Without faulting, mapping stops at the first absent page. */
+		/*
+		 * Nothing mapped at all: no VMA there when faulting. Without
+		 * faulting the core skips absent pages and counts the whole
+		 * range, so this only ends a prefetch of nothing.
+		 */
 		if (!mapped)
 			return fault ? -EFAULT : 0;
 		va += mapped;
