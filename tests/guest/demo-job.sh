@@ -9,7 +9,7 @@ size=65536 iters=${DEMO_ITERS:-3000} move_us=${DEMO_MOVE_US:-5000}
 xfer=$RDG_TOP/build/tests/verbs/rdma_xfer
 
 # field NAME LINE: the value of NAME=value in rdma_xfer's summary line
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<< "$2"; }
+field() { sed -n "s|.* $1=\([^ ]*\).*|\1|p" <<< "$2"; }
 
 # run LABEL ARGS...: one verified transfer; prints one line, keeps totals
 pinned_mbs= total_bytes=0
