@@ -273,8 +273,8 @@ def main():
     # the cost of migration grows with the size.
     L.append("## Targets")
     L.append("")
-    L.append("A target is judged at each message size it covers on the ratios of all three tools "
-             "and all rounds (12 with the defaults), by their median and a bootstrap 95% "
+    L.append(f"A target is judged at each message size it covers on the ratios of all "
+             f"{len(tools)} tools and all {reps} rounds, by their median and a bootstrap 95% "
              "confidence interval of it: **met** when the interval is at or above the target, "
              "**not met** when it is below, **unresolved** when it straddles the target (this "
              "run's noise is larger than the distance to the target). A target is met overall "

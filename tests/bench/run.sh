@@ -1,11 +1,11 @@
 #!/bin/bash
 # make bench: boot the bench kernel in a guest, measure rxe with pinned, ODP
 # and dma-buf MRs, and write a report (Markdown table and PNG plots) to
-# build/bench/<timestamp>/ (build/bench/latest points to the last one).
+# build/bench/<timestamp>/ (build/bench/latest points to the newest report).
 #
 # Needs the bench kernel (make kernel FLAVOR=bench), the patched perftest
 # (make perftest) and python3-matplotlib. Knobs (see tests/bench/README):
-#   BENCH_QUICK=1      a short run (about 5 minutes) instead of the full one
+#   BENCH_QUICK=1      a short run (about 6 minutes) instead of the full one (about 22)
 #   BACKEND=uml|qemu   the guest (default uml); BENCH_MEM (default 4G)
 #   BENCH_REPS, BENCH_DURATION, BENCH_SIZES, BENCH_TOOLS, BENCH_CONFIGS,
 #   BENCH_REG_SIZES, BENCH_REFAULT_COUNT   passed to the guest job
@@ -29,6 +29,27 @@ for v in BENCH_REPS BENCH_DURATION BENCH_REFAULT_COUNT; do
 	val=${!v:-}
 	[ -z "$val" ] || [[ "$val" =~ ^[1-9][0-9]*$ ]] ||
 		die "$v must be a positive whole number, not '$val'"
+done
+
+for c in ${BENCH_CONFIGS:-}; do
+	case "$c" in pinned|odp|udmabuf|heap|exporter|move10ms|move1ms) ;;
+	*) die "BENCH_CONFIGS: unknown configuration '$c' (pinned odp udmabuf heap exporter move10ms move1ms)" ;;
+	esac
+done
+[ -z "${BENCH_CONFIGS:-}" ] || [[ " $BENCH_CONFIGS " == *" pinned "* ]] ||
+	die "BENCH_CONFIGS must include pinned, the reference of every ratio"
+for t in ${BENCH_TOOLS:-}; do
+	case "$t" in ib_write_bw|ib_read_bw|ib_send_bw) ;;
+	*) die "BENCH_TOOLS: unknown tool '$t' (ib_write_bw ib_read_bw ib_send_bw)" ;;
+	esac
+done
+for s in ${BENCH_SIZES:-}; do
+	[[ "$s" =~ ^[1-9][0-9]*$ ]] && [ "$s" -le 8388608 ] ||
+		die "BENCH_SIZES: '$s' is not a message size in bytes (1..8388608)"
+done
+for s in ${BENCH_REG_SIZES:-}; do
+	[[ "$s" =~ ^[1-9][0-9]*[KMG]?$ ]] ||
+		die "BENCH_REG_SIZES: '$s' is not a size (a number with an optional K, M or G)"
 done
 
 arch=$([ "$backend" = uml ] && echo um || echo x86_64)
@@ -59,7 +80,6 @@ fi
 
 dir=$build/bench/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$dir"
-ln -sfn "$(basename "$dir")" "$build/bench/latest"
 
 # The full run takes 20-30 minutes of guest time; allow for a slow machine.
 timeout=$([ "$quick" = 1 ] && echo 1200 || echo 3600)
@@ -94,6 +114,8 @@ if [ -s "$dir/guest/bw.tsv" ] || [ -s "$dir/guest/reg.tsv" ]; then
 		{ echo "bench: report.py failed" >&2; [ "$rc" = 0 ] && rc=1; }
 fi
 if [ -f "$dir/report.md" ]; then
+	# latest: the newest run that produced a report
+	ln -sfn "$(basename "$dir")" "$build/bench/latest"
 	echo
 	cat "$dir/report.md"
 	echo

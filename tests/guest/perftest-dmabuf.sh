@@ -66,8 +66,10 @@ check_moves() {
 }
 
 # check_no_stdin ARGS...: check_dmabuf_bw with standard input closed, so
-# that the first descriptor opened is 0, which perftest takes for "no
-# dma-buf": the memory type must never hand that out.
+# that descriptor 0 is free for whatever perftest opens first (the device,
+# as it happens). perftest takes a dma-buf fd of 0 for "no dma-buf"; the
+# memory types never hand one out, and both sides must still register
+# dma-buf MRs.
 check_no_stdin() {
 	( exec 0<&-; NO_STDIN=1 check_dmabuf_bw "$@" )
 }
