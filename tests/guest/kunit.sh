@@ -10,12 +10,14 @@ mkdir -p "$logdir"
 
 while read -r module _; do
 	case "$module" in ''|'#'*) continue ;; esac
-	before=$(dmesg | wc -l)
+	# A marker, not a line count: the log ring buffer may have wrapped.
+	marker="rdg-kunit: loading $module $RANDOM$RANDOM"
+	echo "$marker" > /dev/kmsg
 	if ! modprobe "$module"; then
 		fail "$module" "modprobe failed"
 		continue
 	fi
-	dmesg -t | tail -n +"$((before + 1))" > "$logdir/$module.log"
+	dmesg -t | sed -n "/$marker/,\$p" | tail -n +2 > "$logdir/$module.log"
 	# rmmod, not modprobe -r: that would also unload the module under test
 	# (rdma_rxe) and take rxe0 with it.
 	rmmod "$module"
