@@ -34,6 +34,9 @@ if [ "$need_config" -eq 1 ]; then
 fi
 
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.ccache}
+# Paths under the checkout are hashed relative to it, so a clone elsewhere
+# (CI) still hits the cache.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$top}
 kmake=(make -C "$src" O="$out" ARCH="$arch" -j"$jobs"
        CC="ccache gcc" HOSTCC="ccache gcc"
        KBUILD_BUILD_TIMESTAMP="rdma-dmabuf" KBUILD_BUILD_USER=build

@@ -51,6 +51,7 @@ if [ "$(cat "$src/.stamp" 2>/dev/null)" != "$stamp" ]; then
 fi
 
 mkdir -p "$out"
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$top}
 case "$name" in
 rdma-core)
 	if [ ! -f "$out/build/build.ninja" ]; then
