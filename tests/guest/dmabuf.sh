@@ -7,6 +7,7 @@
 # buffer outlived its process.
 SUITE=dmabuf/$RDG_BACKEND
 . "$RDG_TOP/tests/lib/result.sh"
+. "$RDG_TOP/tests/lib/xfer.sh"
 bin=$RDG_TOP/build/tests/verbs
 xfer=$bin/rdma_xfer
 logdir=${CASE_LOG_DIR:-/tmp}
@@ -46,32 +47,6 @@ done <"$reg_log"
 if [ "$records" = 0 ] || { [ "$reg_rc" != 0 ] && ! grep -q '^FAIL ' "$reg_log"; }; then
 	fail dmabuf_reg "exit $reg_rc: $(tail -n 3 "$reg_log" | tr '\n' ' ' | cut -c1-300)"
 fi
-
-# xfer_expect COND... -- ARGS...: rdma_xfer ARGS exits 0, its summary line
-# says every byte it moved was verified, and each COND (FIELD OP NUMBER,
-# e.g. "moves>0") holds for the summary's FIELD=value words.
-xfer_expect() {
-	local conds=() out line word key
-	local -A field=()
-	while [ "$1" != -- ]; do conds+=("$1"); shift; done
-	shift
-	out=$("$xfer" "$@" 2>&1)
-	local rc=$?
-	echo "$out"
-	[ "$rc" = 0 ] || return "$rc"
-	line=$(grep '^rdma_xfer: op=' <<<"$out") || return 1
-	for word in $line; do
-		[[ $word == *=* ]] && field[${word%%=*}]=${word#*=}
-	done
-	conds+=("verified==${field[size]:-0}*${field[iters]:-0}")
-	for cond in "${conds[@]}"; do
-		key=${cond%%[<>=!]*}
-		if [[ ! ${field[$key]} =~ ^[0-9]+$ ]] || ! (( field[$key] ${cond#"$key"} )); then
-			echo "summary fails $cond (${key}=${field[$key]:-missing})"
-			return 1
-		fi
-	done
-}
 
 # xfer_case NAME MEM COND... -- ARGS...: one record; skipped when MEM is
 # absent here. dma-buf runs must show rxe mapping the buffer (a refault)
@@ -136,14 +111,4 @@ expect_status usage-move-heap 2 'move-every-us.*test exporter' "$xfer" \
 	--mem heap --move-every-us 1000
 expect_status usage-bad-mem 2 "unknown --mem 'vram'" "$xfer" --mem vram
 
-# Buffers are released through delayed fput: give them a moment.
-unloaded=0
-for _ in 1 2 3 4 5; do
-	modprobe -r dmabuf_test_exporter 2>/dev/null && { unloaded=1; break; }
-	sleep 1
-done
-if [ "$unloaded" = 1 ]; then
-	pass modprobe-r
-else
-	fail modprobe-r "dmabuf_test_exporter stays loaded: $(lsmod | grep '^dmabuf_test_exporter ')"
-fi
+unload_exporter

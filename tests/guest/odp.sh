@@ -6,6 +6,7 @@
 # (fork) under traffic, and prefetched before it.
 SUITE=odp/$RDG_BACKEND
 . "$RDG_TOP/tests/lib/result.sh"
+. "$RDG_TOP/tests/lib/xfer.sh"
 bin=$RDG_TOP/build/tests/verbs
 xfer=$bin/rdma_xfer
 logdir=${CASE_LOG_DIR:-/tmp}
@@ -32,32 +33,6 @@ done <"$test_log"
 if [ "$records" = 0 ] || { [ "$test_rc" != 0 ] && ! grep -q '^FAIL ' "$test_log"; }; then
 	fail odp_test "exit $test_rc: $(tail -n 3 "$test_log" | tr '\n' ' ' | cut -c1-300)"
 fi
-
-# xfer_expect COND... -- ARGS...: rdma_xfer ARGS exits 0, its summary line
-# says every byte it moved was verified, and each COND (FIELD OP NUMBER,
-# e.g. "madvises>0") holds for the summary's FIELD=value words.
-xfer_expect() {
-	local conds=() out line word key
-	local -A field=()
-	while [ "$1" != -- ]; do conds+=("$1"); shift; done
-	shift
-	out=$("$xfer" "$@" 2>&1)
-	local rc=$?
-	echo "$out"
-	[ "$rc" = 0 ] || return "$rc"
-	line=$(grep '^rdma_xfer: op=' <<<"$out") || return 1
-	for word in $line; do
-		[[ $word == *=* ]] && field[${word%%=*}]=${word#*=}
-	done
-	conds+=("verified==${field[size]:-0}*${field[iters]:-0}")
-	for cond in "${conds[@]}"; do
-		key=${cond%%[<>=!]*}
-		if [[ ! ${field[$key]} =~ ^[0-9]+$ ]] || ! (( field[$key] ${cond#"$key"} )); then
-			echo "summary fails $cond (${key}=${field[$key]:-missing})"
-			return 1
-		fi
-	done
-}
 
 # xfer_case NAME MEM COND... -- ARGS...: one record. Nothing is pinned,
 # so the run must have made rxe fault pages in.

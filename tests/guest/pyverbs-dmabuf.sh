@@ -8,6 +8,7 @@
 # outlived the tests.
 SUITE=pyverbs-dmabuf/$RDG_BACKEND
 . "$RDG_TOP/tests/lib/result.sh"
+. "$RDG_TOP/tests/lib/xfer.sh"
 
 rdma=$RDG_TOP/build/rdma-core/build
 logdir=${RDG_RESULTS:-/tmp}
@@ -65,14 +66,4 @@ for backend in udmabuf heap test-exporter; do
 	[ "${PIPESTATUS[0]}" = 0 ] || fail "$backend/run_tests.py" "could not parse $log"
 done
 
-# Buffers are released through delayed fput: give them a moment.
-unloaded=0
-for _ in 1 2 3 4 5; do
-	modprobe -r dmabuf_test_exporter 2>/dev/null && { unloaded=1; break; }
-	sleep 1
-done
-if [ "$unloaded" = 1 ]; then
-	pass modprobe-r
-else
-	fail modprobe-r "dmabuf_test_exporter stays loaded: $(lsmod | grep '^dmabuf_test_exporter ')"
-fi
+unload_exporter

@@ -1,0 +1,45 @@
+# Helpers shared by the guest suites that move data with rdma_xfer and
+# use the test exporter. Source after tests/lib/result.sh; $xfer names the
+# rdma_xfer binary.
+
+# xfer_expect COND... -- ARGS...: rdma_xfer ARGS exits 0, its summary line
+# says every byte it moved was verified, and each COND (FIELD OP NUMBER,
+# e.g. "moves>0") holds for the summary's FIELD=value words.
+xfer_expect() {
+	local conds=() out line word key
+	local -A field=()
+	while [ "$1" != -- ]; do conds+=("$1"); shift; done
+	shift
+	out=$("$xfer" "$@" 2>&1)
+	local rc=$?
+	echo "$out"
+	[ "$rc" = 0 ] || return "$rc"
+	line=$(grep '^rdma_xfer: op=' <<<"$out") || return 1
+	for word in $line; do
+		[[ $word == *=* ]] && field[${word%%=*}]=${word#*=}
+	done
+	conds+=("verified==${field[size]:-0}*${field[iters]:-0}")
+	for cond in "${conds[@]}"; do
+		key=${cond%%[<>=!]*}
+		if [[ ! ${field[$key]} =~ ^[0-9]+$ ]] || ! (( field[$key] ${cond#"$key"} )); then
+			echo "summary fails $cond (${key}=${field[$key]:-missing})"
+			return 1
+		fi
+	done
+}
+
+# unload_exporter: record whether dmabuf_test_exporter unloads, i.e. no
+# buffer, attachment or mapping leaked. Buffers are released through
+# delayed fput: give them a moment.
+unload_exporter() {
+	local unloaded=0
+	for _ in 1 2 3 4 5; do
+		modprobe -r dmabuf_test_exporter 2>/dev/null && { unloaded=1; break; }
+		sleep 1
+	done
+	if [ "$unloaded" = 1 ]; then
+		pass modprobe-r
+	else
+		fail modprobe-r "dmabuf_test_exporter stays loaded: $(lsmod | grep '^dmabuf_test_exporter ')"
+	fi
+}
