@@ -107,6 +107,28 @@ for bufsize in 1048576 67108864; do
 done
 [ -d "$ev" ] && echo 0 > "$ev/enable"
 
+# --- ODP fault and invalidation, timed by rxe's own tracepoints
+log "ODP fault and invalidation cost"
+odp_ev=$trace/events/rxe_odp
+printf 'buf_bytes\tevent\tlength\tduration_ns\n' > "$out/odp_trace.tsv"
+if [ -d "$odp_ev" ]; then
+	for mib in 1 16; do
+		echo > "$trace/trace"
+		echo 1 > "$odp_ev/enable"
+		"$bin/odp_cost" "$dev" "$mib" 21 >> "$out/odp_cost.txt" 2>&1 ||
+			log "odp_cost $mib MiB failed: $(tail -n 1 "$out/odp_cost.txt")"
+		echo 0 > "$odp_ev/enable"
+		# rxe_odp_fault: start=0x.. length=N duration_ns=N
+		grep -o 'rxe_odp_[a-z]*: start=0x[0-9a-f]* length=[0-9]* duration_ns=[0-9]*' \
+			"$trace/trace" | tr '=:' '  ' |
+			awk -v b=$((mib << 20)) '{ print b "\t" $1 "\t" $5 "\t" $7 }' \
+			>> "$out/odp_trace.tsv"
+	done
+	echo > "$trace/trace"
+else
+	log "no rxe_odp tracepoints in this kernel: ODP cost not measured"
+fi
+
 # --- bandwidth
 # run_pair TOOL SIZE CONFIG PORT: one perftest run, server and client on rxe0;
 # prints "bw_MiBps iterations moves mover_s refaults", NA for what it

@@ -4,6 +4,7 @@
 usage: report.py RESULTS_DIR [GUEST_DIR]
 
 Reads GUEST_DIR/{env.txt,memcpy.tsv,reg.tsv,refault.tsv,refault_trace.tsv,
+odp_trace.tsv,
 bw.tsv} (GUEST_DIR defaults to RESULTS_DIR/guest) and writes
 RESULTS_DIR/report.md, RESULTS_DIR/bw.png (bandwidth against message size)
 and RESULTS_DIR/ratio.png (each configuration over pinned).
@@ -233,6 +234,7 @@ def main():
     reg = read_tsv(os.path.join(gdir, "reg.tsv"))
     refault = read_tsv(os.path.join(gdir, "refault.tsv"))
     trace = read_tsv(os.path.join(gdir, "refault_trace.tsv"))
+    odp_trace = read_tsv(os.path.join(gdir, "odp_trace.tsv"))
 
     tools = [t for t in env.get("tools", "").split() if any(r["tool"] == t for r in rows)]
     configs = [c for c in env.get("configs", "").split() if any(r["config"] == c for r in rows)]
@@ -481,6 +483,33 @@ def main():
                      f"{errs[b]} |")
         L.append("")
     if not refault and not trace:
+        L.append("Not measured.")
+        L.append("")
+
+    L.append("## ODP fault and invalidation cost")
+    L.append("")
+    if odp_trace:
+        L.append("`odp_cost` prefetches a resident, ODP-registered buffer (a fault that maps "
+                 "every page) and then drops it with madvise(MADV_DONTNEED) (an invalidation), "
+                 "round after round. rxe's tracepoints `rxe_odp:rxe_odp_fault` and "
+                 "`rxe_odp:rxe_odp_invalidate` time each in the kernel: the fault from the "
+                 "start of the mapping until the pages are held, the invalidation from the "
+                 "notifier's entry until the copy gate reopens.")
+        L.append("")
+        L.append("| buffer | event | count | median (us) | median per 4 KiB page (us) |")
+        L.append("|---|---|---|---|---|")
+        by = defaultdict(list)
+        for r in odp_trace:
+            if fnum(r.get("length")):
+                by[(int(r["buf_bytes"]), r["event"])].append(
+                    (float(r["duration_ns"]) / 1e3, int(r["length"]) / 4096))
+        for (b, ev) in sorted(by):
+            v = by[(b, ev)]
+            L.append(f"| {size_str(b)} | {ev} | {len(v)} | "
+                     f"{statistics.median(us for us, _ in v):.1f} | "
+                     f"{statistics.median(us / pages for us, pages in v):.4f} |")
+        L.append("")
+    else:
         L.append("Not measured.")
         L.append("")
 

@@ -31,6 +31,9 @@
 #include "rxe.h"
 #include "rxe_loc.h"
 
+#define CREATE_TRACE_POINTS
+#include "rxe_odp_trace.h"
+
 /* Address space covered by one child of an implicit MR. */
 #define RXE_ODP_CHILD_SHIFT	21
 #define RXE_ODP_CHILD_SIZE	BIT_ULL(RXE_ODP_CHILD_SHIFT)
@@ -126,6 +129,7 @@ static bool rxe_odp_invalidate(struct mmu_interval_notifier *mni,
 						notifier);
 	struct rxe_odp_gate *g = umem->private;
 	bool blockable = mmu_notifier_range_blockable(range);
+	u64 begin_ns = ktime_get_ns();
 	unsigned long start, end;
 
 	if (blockable)
@@ -147,6 +151,8 @@ static bool rxe_odp_invalidate(struct mmu_interval_notifier *mni,
 	mutex_unlock(&umem->umem_mutex);
 
 	rxe_counter_inc(rxe_odp_dev(umem), RXE_CNT_ODP_INVALIDATIONS);
+	trace_rxe_odp_invalidate(start, end - start,
+				 ktime_get_ns() - begin_ns);
 	return true;
 }
 
@@ -203,6 +209,8 @@ static int rxe_odp_map_and_run(struct ib_umem_odp *umem, u64 va, u64 len,
 	u64 mapped;
 
 	while (len) {
+		u64 begin_ns = ktime_get_ns();
+
 		npages = ib_umem_odp_map_dma_and_lock(umem, va, len,
 						      rxe_odp_access_mask(write),
 						      fault);
@@ -212,6 +220,7 @@ static int rxe_odp_map_and_run(struct ib_umem_odp *umem, u64 va, u64 len,
 
 		mapped = min(len, rxe_odp_mapped_bytes(va, npages,
 						       umem->page_shift));
+		trace_rxe_odp_fault(va, mapped, ktime_get_ns() - begin_ns);
 		if (fn && mapped)
 			err = fn(umem, va, mapped, arg);
 		mutex_unlock(&umem->umem_mutex);
