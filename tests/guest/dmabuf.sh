@@ -8,9 +8,9 @@
 SUITE=dmabuf/$RDG_BACKEND
 . "$RDG_TOP/tests/lib/result.sh"
 . "$RDG_TOP/tests/lib/xfer.sh"
+. "$RDG_TOP/tests/lib/records.sh"
 bin=$RDG_TOP/build/tests/verbs
 xfer=$bin/rdma_xfer
-logdir=${CASE_LOG_DIR:-/tmp}
 mems="dte dte-iomem udmabuf heap"
 # QEMU runs under TCG, some 25 times slower than UML: the same cases with
 # a quarter of the iterations (its point is SMP concurrency, not volume).
@@ -25,28 +25,13 @@ fi
 
 # Why a memory source cannot be used here, from dmabuf_reg's reg-MEM case.
 declare -A absent
-
-reg_log=$logdir/${SUITE//\//_}_dmabuf_reg.log
-"$bin/dmabuf_reg" >"$reg_log" 2>&1
-reg_rc=$?
-records=0
-while read -r verdict rest; do
-	name=${rest%%: *}
-	case $verdict in
-	PASS) pass "$rest" ;;
-	FAIL) fail "$name" "${rest#*: }" ;;
-	SKIP)
-		skip "$name" "${rest#*: }"
-		[[ $name == reg-* ]] && absent[${name#reg-}]=${rest#*: }
-		;;
-	*) continue ;;
-	esac
-	records=$((records + 1))
-done <"$reg_log"
-# Exit 1 goes with FAIL lines; anything else (a crash) is a failure too.
-if [ "$records" = 0 ] || { [ "$reg_rc" != 0 ] && ! grep -q '^FAIL ' "$reg_log"; }; then
-	fail dmabuf_reg "exit $reg_rc: $(tail -n 3 "$reg_log" | tr '\n' ' ' | cut -c1-300)"
-fi
+note_absent() {
+	[ "$1" = SKIP ] && [[ $2 == reg-* ]] && absent[${2#reg-}]=$3
+	return 0
+}
+record_lines dmabuf_reg note_absent "$bin/dmabuf_reg"
+# UC, UD, SRQ, memory windows and ATOMIC_WRITE on dma-buf MRs.
+record_lines dmabuf_ops "" "$bin/dmabuf_ops"
 
 # xfer_case NAME MEM COND... -- ARGS...: one record; skipped when MEM is
 # absent here. dma-buf runs must show rxe mapping the buffer (a refault)
@@ -110,5 +95,87 @@ expect_status usage-offset-host 2 'dmabuf-offset.*dma-buf' "$xfer" \
 expect_status usage-move-heap 2 'move-every-us.*test exporter' "$xfer" \
 	--mem heap --move-every-us 1000
 expect_status usage-bad-mem 2 "unknown --mem 'vram'" "$xfer" --mem vram
+expect_status usage-ops-unknown-case 2 "unknown case 'uc-write-vram'" \
+	"$bin/dmabuf_ops" uc-write-dte uc-write-vram
+expect_status usage-ops-bad-option 2 "bad option '--frobnicate'" \
+	"$bin/dmabuf_ops" --frobnicate
+expect_status usage-ops-bad-gid-index 2 "bad --gid-index 'x1'" \
+	"$bin/dmabuf_ops" --gid-index x1
+expect_status usage-reg-unknown-case 2 "unknown case 'reg-vram'" \
+	"$bin/dmabuf_reg" reg-vram
+
+# trace_check: rxe's dma-buf tracepoints during a short run whose test
+# exporter buffers move. The trace must hold invalidate and refault
+# records of the run's MRs: at most two keys (loopback: the two data
+# buffers), every invalidated key also refaulted, each record's length=
+# the registered length (size x depth), every refault without error and
+# taking time, and some invalidation taking time. The events are off and
+# the buffer empty afterwards, whatever the outcome.
+trace_check() {
+	local t=/sys/kernel/tracing mounted=0 rc=0 out ev
+	local size=65536 depth=8 log=$CASE_LOG_DIR/${SUITE//\//_}_trace.txt
+	if [ ! -e $t/trace ]; then
+		mount -t tracefs nodev $t || { echo "cannot mount tracefs on $t"; return 1; }
+		mounted=1
+	fi
+	for ev in rxe_dmabuf_invalidate rxe_dmabuf_refault; do
+		if [ ! -e $t/events/rxe/$ev/enable ]; then
+			echo "no event rxe:$ev in $t/events"
+			[ "$mounted" = 0 ] || umount $t
+			return 1
+		fi
+	done
+	: >$t/trace
+	echo 1 >$t/events/rxe/rxe_dmabuf_invalidate/enable
+	echo 1 >$t/events/rxe/rxe_dmabuf_refault/enable
+	xfer_expect "moves>0" "invalidations>0" "refaults>0" -- --mem dte \
+		--op write --size "$size" --depth "$depth" \
+		--iters "$(iters_of 100)" --move-every-us 2000 || rc=1
+	echo 0 >$t/events/rxe/rxe_dmabuf_invalidate/enable
+	echo 0 >$t/events/rxe/rxe_dmabuf_refault/enable
+	grep -E 'rxe_dmabuf_(invalidate|refault):' $t/trace >"$log"
+	: >$t/trace
+	[ "$mounted" = 0 ] || umount $t
+	[ "$rc" = 0 ] || return 1
+	awk -v len=$((size * depth)) '
+		match($0, /rxe_dmabuf_(invalidate|refault):/) {
+			ev = substr($0, RSTART + 11, RLENGTH - 12)
+			for (i = 1; i <= NF; i++) {
+				split($i, kv, "=")
+				f[kv[1]] = kv[2]
+			}
+			n[ev]++
+			keys[ev, f["lkey"]] = 1
+			allkeys[f["lkey"]] = 1
+			if (f["length"] != len) {
+				print ev " record with length=" f["length"] ", want " len ": " $0
+				bad = 1
+			}
+			if (ev == "refault" && (f["err"] != 0 || f["duration_ns"] <= 0)) {
+				print "refault with an error or no duration: " $0
+				bad = 1
+			}
+			if (ev == "invalidate" && f["duration_ns"] > maxinv)
+				maxinv = f["duration_ns"]
+			if (ev == "refault" && f["duration_ns"] > maxref)
+				maxref = f["duration_ns"]
+		}
+		END {
+			nk = 0
+			for (k in allkeys) {
+				nk++
+				if (((("invalidate", k) in keys)) && !((("refault", k) in keys))) {
+					print "key " k " invalidated but never refaulted"
+					bad = 1
+				}
+			}
+			printf "trace: %d invalidate and %d refault records, %d keys, max duration_ns %d (invalidate) %d (refault)\n", \
+				n["invalidate"], n["refault"], nk, maxinv, maxref
+			if (!n["invalidate"] || !n["refault"] || nk > 2 || !maxinv)
+				bad = 1
+			exit bad
+		}' "$log"
+}
+run_case trace-invalidate-refault trace_check
 
 unload_exporter

@@ -7,32 +7,15 @@
 SUITE=odp/$RDG_BACKEND
 . "$RDG_TOP/tests/lib/result.sh"
 . "$RDG_TOP/tests/lib/xfer.sh"
+. "$RDG_TOP/tests/lib/records.sh"
 bin=$RDG_TOP/build/tests/verbs
 xfer=$bin/rdma_xfer
-logdir=${CASE_LOG_DIR:-/tmp}
 # QEMU runs under TCG, many times slower than UML: the same cases with a
 # quarter of the iterations (its point is SMP concurrency, not volume).
 pct=$([ "$RDG_BACKEND" = qemu ] && echo 25 || echo 100)
 iters_of() { local n=$(($1 * pct / 100)); echo $((n > 2 ? n : 2)); }
 
-test_log=$logdir/${SUITE//\//_}_odp_test.log
-"$bin/odp_test" >"$test_log" 2>&1
-test_rc=$?
-records=0
-while read -r verdict rest; do
-	name=${rest%%: *}
-	case $verdict in
-	PASS) pass "$rest" ;;
-	FAIL) fail "$name" "${rest#*: }" ;;
-	SKIP) skip "$name" "${rest#*: }" ;;
-	*) continue ;;
-	esac
-	records=$((records + 1))
-done <"$test_log"
-# Exit 1 goes with FAIL lines; anything else (a crash) is a failure too.
-if [ "$records" = 0 ] || { [ "$test_rc" != 0 ] && ! grep -q '^FAIL ' "$test_log"; }; then
-	fail odp_test "exit $test_rc: $(tail -n 3 "$test_log" | tr '\n' ' ' | cut -c1-300)"
-fi
+record_lines odp_test "" "$bin/odp_test"
 
 # xfer_case NAME MEM COND... -- ARGS...: one record. Nothing is pinned,
 # so the run must have made rxe fault pages in.
@@ -83,5 +66,7 @@ expect_status usage-madvise-host 2 'madvise-every-us.*ODP' "$xfer" \
 	--madvise-every-us 1000
 expect_status usage-prefetch-dte 2 'prefetch.*ODP' "$xfer" --mem dte \
 	--prefetch
+expect_status usage-odp-test-unknown-case 2 "unknown case 'no-such-case'" \
+	"$bin/odp_test" explicit-write-read no-such-case
 expect_status usage-remap-size 2 'remap-every-us.*page size' "$xfer" \
 	--mem odp --size 1000 --remap-every-us 1000

@@ -26,65 +26,29 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <rdma/ib_user_verbs.h>
 
-#include "xfer.h"
+#include "kit.h"
 
-#define SKIPPED		2
-#define WC_TIMEOUT_MS	10000
 /* An access to missing memory must fail well within this. */
 #define ERR_TIMEOUT_MS	10000
-#define HOST_LEN	(1 << 20)	/* the requester's pinned buffer */
 #define REGION_LEN	(256 * 1024)	/* most cases' ODP region */
-#define QP_DEPTH	16
-#define QKEY		0x11111111
-#define GRH_LEN		40
 /* rxe backs an implicit MR with children of this many bytes each. */
 #define RXE_CHILD_SIZE	(2ULL << 20)
 
-#define ACC_RW		(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
-			 IBV_ACCESS_REMOTE_READ)
-#define ACC_ALL		(ACC_RW | IBV_ACCESS_REMOTE_ATOMIC)
+#define ACC_RW		KIT_ACC_RW
+#define ACC_ALL		KIT_ACC_ALL
 
-static struct xfer_dev dev;
-static size_t page;
-static char why[512];
-/* The requester's pinned buffer: source of writes, target of reads. */
-static struct xfer_buf host;
-
-/* Record why a case failed; -1, for "return fail(...)". */
-#define fail(...) (snprintf(why, sizeof(why), __VA_ARGS__), -1)
-/* The same for a case that cannot run here. */
-#define skip(...) (snprintf(why, sizeof(why), __VA_ARGS__), SKIPPED)
-
-/*
- * Two connected QPs of one type: qp[0] requests, qp[1] responds or
- * receives.
- * @qpx: qp[0] as an extended QP, when it was made for ATOMIC_WRITE
- * @srq: qp[1]'s shared receive queue, or NULL
- * @ah:  UD only: the path to the device's own GID
- */
-struct qpair {
-	enum ibv_qp_type type;
-	struct ibv_cq *cq[2];
-	struct ibv_qp *qp[2];
-	struct ibv_qp_ex *qpx;
-	struct ibv_srq *srq;
-	struct ibv_ah *ah;
-};
-
-enum { PAIR_SRQ = 1, PAIR_ATOMIC_WRITE = 2 };
+/* kit_main() refuses any other page size. */
+static const size_t page = 4096;
 
 /* A range of ODP memory and the MR that reaches it at iova == address. */
 struct region {
@@ -95,10 +59,6 @@ struct region {
 
 /* What a case set up, released after it whatever its outcome. */
 static struct {
-	struct qpair pair[6];
-	int npairs;
-	struct ibv_mr *mr[8];
-	int nmrs;
 	struct {
 		void *addr;
 		size_t len;
@@ -108,45 +68,6 @@ static struct {
 	struct ibv_mr *implicit;
 	int implicit_access;
 } cx;
-
-static const char *errname(int err)
-{
-	static const struct {
-		int err;
-		const char *name;
-	} names[] = {
-		{ 0, "success" }, { EINVAL, "EINVAL" },
-		{ EOPNOTSUPP, "EOPNOTSUPP" }, { EFAULT, "EFAULT" },
-		{ EPERM, "EPERM" }, { EACCES, "EACCES" }, { ENOMEM, "ENOMEM" },
-		{ ERANGE, "ERANGE" }, { EOVERFLOW, "EOVERFLOW" },
-		{ ENOENT, "ENOENT" }, { EPROTONOSUPPORT, "EPROTONOSUPPORT" },
-	};
-	static char buf[32];
-
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (names[i].err == err)
-			return names[i].name;
-	snprintf(buf, sizeof(buf), "errno %d", err);
-	return buf;
-}
-
-static const char *wc_name(int status)
-{
-	return status < 0 ? "no completion in time" :
-	       ibv_wc_status_str((enum ibv_wc_status)status);
-}
-
-__attribute__((format(printf, 1, 2)))
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("# ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
 
 /*
  * The core caches a port's counters for RDMA_HW_STATS_DEFAULT_LIFESPAN
@@ -163,10 +84,10 @@ static int counter(const char *name, uint64_t *val)
 
 	if (wait > 0)
 		usleep((useconds_t)(wait * 1e6) + 1);
-	err = xfer_hw_counter(dev.name, name, val);
+	err = xfer_hw_counter(kit_dev.name, name, val);
 	last = xfer_now();
 
-	return err ? fail("hw counter %s of %s: %s", name, dev.name,
+	return err ? fail("hw counter %s of %s: %s", name, kit_dev.name,
 			  strerror(err)) : 0;
 }
 
@@ -192,26 +113,18 @@ static int new_map(size_t len, void *hint, char **addr)
 	return 0;
 }
 
-static int track_mr(struct ibv_mr *mr)
-{
-	if (cx.nmrs == (int)ARRAY_SIZE(cx.mr))
-		xfer_die("a case wants more than %zu MRs", ARRAY_SIZE(cx.mr));
-	cx.mr[cx.nmrs++] = mr;
-	return 0;
-}
-
 static int implicit_mr(int access, struct ibv_mr **mr)
 {
 	if (cx.implicit && cx.implicit_access != access)
 		xfer_die("a case wants two implicit MRs");
 	if (!cx.implicit) {
-		cx.implicit = ibv_reg_mr(dev.pd, NULL, SIZE_MAX,
+		cx.implicit = ibv_reg_mr(kit_dev.pd, NULL, SIZE_MAX,
 					 access | IBV_ACCESS_ON_DEMAND);
 		if (!cx.implicit)
 			return fail("ibv_reg_mr(implicit ODP, access 0x%x): %s",
 				    access, strerror(errno));
 		cx.implicit_access = access;
-		track_mr(cx.implicit);
+		kit_track_mr(cx.implicit);
 	}
 	*mr = cx.implicit;
 	return 0;
@@ -229,22 +142,11 @@ static int new_region(bool implicit, size_t len, int access, void *hint,
 		return -1;
 	if (implicit)
 		return implicit_mr(access, &r->mr);
-	r->mr = ibv_reg_mr(dev.pd, r->addr, len, access | IBV_ACCESS_ON_DEMAND);
+	r->mr = ibv_reg_mr(kit_dev.pd, r->addr, len, access | IBV_ACCESS_ON_DEMAND);
 	if (!r->mr)
 		return fail("ibv_reg_mr(ODP, %zu bytes, access 0x%x): %s", len,
 			    access, strerror(errno));
-	return track_mr(r->mr);
-}
-
-static int check_pattern(const void *p, uint64_t msg, size_t len,
-			 const char *what)
-{
-	size_t bad = xfer_pattern_diff(p, msg, len);
-
-	if (bad != len)
-		return fail("%s: byte %zu of %zu differs from the pattern",
-			    what, bad, len);
-	return 0;
+	return kit_track_mr(r->mr);
 }
 
 static int check_zero(const void *p, size_t len, const char *what)
@@ -258,341 +160,55 @@ static int check_zero(const void *p, size_t len, const char *what)
 	return 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* QPs                                                                 */
-
-static int qp_init(struct ibv_qp *qp, enum ibv_qp_type type)
+/* The kit released the MRs; the mappings are the program's own. */
+static void release_maps(void)
 {
-	struct ibv_qp_attr attr = {
-		.qp_state = IBV_QPS_INIT,
-		.pkey_index = 0,
-		.port_num = XFER_PORT_NUM,
-	};
-	int mask = IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT;
-
-	if (type == IBV_QPT_UD) {
-		attr.qkey = QKEY;
-		mask |= IBV_QP_QKEY;
-	} else {
-		attr.qp_access_flags = IBV_ACCESS_LOCAL_WRITE |
-				       IBV_ACCESS_REMOTE_WRITE;
-		if (type == IBV_QPT_RC)
-			attr.qp_access_flags |= IBV_ACCESS_REMOTE_READ |
-						IBV_ACCESS_REMOTE_ATOMIC;
-		mask |= IBV_QP_ACCESS_FLAGS;
-	}
-	return ibv_modify_qp(qp, &attr, mask);
-}
-
-/* RTR towards @dest, then RTS; RoCE needs a GRH, hence is_global. */
-static int qp_connect(struct ibv_qp *qp, enum ibv_qp_type type,
-		      uint32_t dest, uint32_t psn)
-{
-	struct ibv_qp_attr attr = {
-		.qp_state = IBV_QPS_RTR,
-		.path_mtu = IBV_MTU_1024,
-		.dest_qp_num = dest,
-		.rq_psn = psn,
-		.max_dest_rd_atomic = 4,
-		.min_rnr_timer = 12,
-		.ah_attr = {
-			.is_global = 1,
-			.port_num = XFER_PORT_NUM,
-			.grh = {
-				.dgid = dev.gid,
-				.sgid_index = (uint8_t)dev.gid_index,
-				.hop_limit = 64,
-			},
-		},
-	};
-	int mask = IBV_QP_STATE;
-	int err;
-
-	if (dev.port_attr.active_mtu < attr.path_mtu)
-		attr.path_mtu = dev.port_attr.active_mtu;
-	if (type != IBV_QPT_UD)
-		mask |= IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
-			IBV_QP_RQ_PSN;
-	if (type == IBV_QPT_RC)
-		mask |= IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER;
-	err = ibv_modify_qp(qp, &attr, mask);
-	if (err)
-		return err;
-
-	memset(&attr, 0, sizeof(attr));
-	attr.qp_state = IBV_QPS_RTS;
-	attr.sq_psn = psn;
-	mask = IBV_QP_STATE | IBV_QP_SQ_PSN;
-	if (type == IBV_QPT_RC) {
-		attr.timeout = 14;
-		attr.retry_cnt = 7;
-		attr.rnr_retry = 7;
-		attr.max_rd_atomic = 4;
-		mask |= IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
-			IBV_QP_MAX_QP_RD_ATOMIC;
-	}
-	return ibv_modify_qp(qp, &attr, mask);
-}
-
-static int create_qp(struct qpair *p, int i, int flags)
-{
-	struct ibv_qp_init_attr_ex init = {
-		.qp_type = p->type,
-		.send_cq = p->cq[i],
-		.recv_cq = p->cq[i],
-		.srq = i == 1 ? p->srq : NULL,
-		.cap = {
-			.max_send_wr = QP_DEPTH,
-			.max_recv_wr = QP_DEPTH,
-			.max_send_sge = 2,
-			.max_recv_sge = 2,
-		},
-		.comp_mask = IBV_QP_INIT_ATTR_PD,
-		.pd = dev.pd,
-	};
-
-	if (i == 0 && (flags & PAIR_ATOMIC_WRITE)) {
-		init.comp_mask |= IBV_QP_INIT_ATTR_SEND_OPS_FLAGS;
-		init.send_ops_flags = IBV_QP_EX_WITH_ATOMIC_WRITE |
-				      IBV_QP_EX_WITH_RDMA_WRITE;
-	}
-	p->qp[i] = ibv_create_qp_ex(dev.ctx, &init);
-	if (!p->qp[i])
-		return errno ? errno : EIO;
-	if (i == 0 && (flags & PAIR_ATOMIC_WRITE)) {
-		p->qpx = ibv_qp_to_qp_ex(p->qp[0]);
-		if (!p->qpx)
-			return EOPNOTSUPP;
-	}
-	return 0;
-}
-
-static void destroy_pair(struct qpair *p)
-{
-	int err = 0;
-
-	/* QPs first: a QP still holds its CQs, SRQ and last MRs. */
-	for (int i = 0; i < 2 && !err; i++)
-		if (p->qp[i])
-			err = ibv_destroy_qp(p->qp[i]);
-	if (err)
-		xfer_die_err("ibv_destroy_qp", err);
-	if (p->ah)
-		err = ibv_destroy_ah(p->ah);
-	if (err)
-		xfer_die_err("ibv_destroy_ah", err);
-	if (p->srq)
-		err = ibv_destroy_srq(p->srq);
-	if (err)
-		xfer_die_err("ibv_destroy_srq", err);
-	for (int i = 0; i < 2 && !err; i++)
-		if (p->cq[i])
-			err = ibv_destroy_cq(p->cq[i]);
-	if (err)
-		xfer_die_err("ibv_destroy_cq", err);
-	memset(p, 0, sizeof(*p));
-}
-
-/*
- * A connected pair of @type; PAIR_ATOMIC_WRITE may make it SKIPPED when
- * the library or device cannot create such a QP.
- */
-static int new_pair(enum ibv_qp_type type, int flags, struct qpair **out)
-{
-	struct qpair *p = &cx.pair[cx.npairs];
-	struct ibv_srq_init_attr srq = {
-		.attr = { .max_wr = QP_DEPTH, .max_sge = 1 },
-	};
-	struct ibv_ah_attr ah = {
-		.is_global = 1,
-		.port_num = XFER_PORT_NUM,
-		.grh = {
-			.dgid = dev.gid,
-			.sgid_index = (uint8_t)dev.gid_index,
-			.hop_limit = 64,
-		},
-	};
-	uint32_t psn = (uint32_t)lrand48() & 0xffffff;
-	int err;
-
-	if (cx.npairs == (int)ARRAY_SIZE(cx.pair))
-		xfer_die("a case wants more than %zu QP pairs",
-			 ARRAY_SIZE(cx.pair));
-	cx.npairs++;
-	p->type = type;
-	for (int i = 0; i < 2; i++) {
-		p->cq[i] = ibv_create_cq(dev.ctx, 2 * QP_DEPTH, NULL, NULL, 0);
-		if (!p->cq[i])
-			return fail("ibv_create_cq: %s", strerror(errno));
-	}
-	if (flags & PAIR_SRQ) {
-		p->srq = ibv_create_srq(dev.pd, &srq);
-		if (!p->srq)
-			return fail("ibv_create_srq: %s", strerror(errno));
-	}
-	for (int i = 0; i < 2; i++) {
-		err = create_qp(p, i, flags);
-		if (err && i == 0 && (flags & PAIR_ATOMIC_WRITE))
-			return skip("cannot create a QP with IBV_QP_EX_WITH_ATOMIC_WRITE: %s",
-				    strerror(err));
-		if (err)
-			return fail("ibv_create_qp_ex: %s", strerror(err));
-		err = qp_init(p->qp[i], type);
-		if (err)
-			return fail("ibv_modify_qp(INIT): %s", strerror(err));
-	}
-	for (int i = 0; i < 2; i++) {
-		err = qp_connect(p->qp[i], type, p->qp[!i]->qp_num, psn);
-		if (err)
-			return fail("ibv_modify_qp(RTR/RTS): %s", strerror(err));
-	}
-	if (type == IBV_QPT_UD) {
-		p->ah = ibv_create_ah(dev.pd, &ah);
-		if (!p->ah)
-			return fail("ibv_create_ah: %s", strerror(errno));
-	}
-	*out = p;
-	return 0;
-}
-
-/* QPs first: a QP left in error may still hold its last MR. */
-static void release_all(void)
-{
-	int err;
-
-	for (int i = cx.npairs - 1; i >= 0; i--)
-		destroy_pair(&cx.pair[i]);
-	for (int i = cx.nmrs - 1; i >= 0; i--) {
-		err = ibv_dereg_mr(cx.mr[i]);
-		if (err)
-			xfer_die_err("ibv_dereg_mr", err);
-	}
 	/* munmap of a range a case already unmapped is harmless. */
 	for (int i = cx.nmaps - 1; i >= 0; i--)
 		munmap(cx.map[i].addr, cx.map[i].len);
 	memset(&cx, 0, sizeof(cx));
 }
 
-/* The next completion on @cq: its status, -1 if none came in @ms. */
-static int wait_wc(struct ibv_cq *cq, struct ibv_wc *wc, int ms)
-{
-	double end = xfer_now() + ms / 1e3;
-	int n;
-
-	while (!(n = ibv_poll_cq(cq, 1, wc))) {
-		if (xfer_now() > end)
-			return -1;
-		usleep(100);
-	}
-	if (n < 0)
-		xfer_die_err("ibv_poll_cq", errno);
-	return wc->status;
-}
-
-/* Post @wr on the requester; its completion status, -1 if none came. */
-static int post_wait(struct qpair *p, struct ibv_send_wr *wr, int ms)
-{
-	struct ibv_send_wr *bad;
-	struct ibv_wc wc;
-	int err;
-
-	wr->send_flags |= IBV_SEND_SIGNALED;
-	err = ibv_post_send(p->qp[0], wr, &bad);
-	if (err)
-		xfer_die_err("ibv_post_send", err);
-	return wait_wc(p->cq[0], &wc, ms);
-}
-
-static int rdma_ms(struct qpair *p, enum ibv_wr_opcode op, uint64_t laddr,
-		   uint32_t lkey, uint64_t raddr, uint32_t rkey, size_t len,
-		   int ms)
-{
-	struct ibv_sge sge = {
-		.addr = laddr,
-		.length = (uint32_t)len,
-		.lkey = lkey,
-	};
-	struct ibv_send_wr wr = {
-		.sg_list = &sge,
-		.num_sge = 1,
-		.opcode = op,
-		.wr.rdma = { .remote_addr = raddr, .rkey = rkey },
-	};
-
-	return post_wait(p, &wr, ms);
-}
-
-static int expect_wc(int got, enum ibv_wc_status want, const char *what)
-{
-	if (got == (int)want)
-		return 0;
-	return fail("%s: %s (status %d), want %s", what, wc_name(got), got,
-		    ibv_wc_status_str(want));
-}
-
-/*
- * One receive of @len bytes at @addr (none for @len 0) on the responder's
- * receive queue, or its SRQ when it has one.
- */
-static int post_recv(struct qpair *p, uint64_t wr_id, uint64_t addr,
-		     size_t len, uint32_t lkey)
-{
-	struct ibv_sge sge = {
-		.addr = addr,
-		.length = (uint32_t)len,
-		.lkey = lkey,
-	};
-	struct ibv_recv_wr wr = {
-		.wr_id = wr_id,
-		.sg_list = &sge,
-		.num_sge = len ? 1 : 0,
-	}, *bad;
-	int err;
-
-	if (p->srq)
-		err = ibv_post_srq_recv(p->srq, &wr, &bad);
-	else
-		err = ibv_post_recv(p->qp[1], &wr, &bad);
-	return err ? fail("posting a receive: %s", strerror(err)) : 0;
-}
+/* ------------------------------------------------------------------ */
+/* Transfers                                                           */
 
 /* RDMA WRITE @len bytes of the pinned buffer to @raddr of @mr. */
-static int write_to(struct qpair *p, struct ibv_mr *mr, uint64_t raddr,
+static int write_to(struct kit_pair *p, struct ibv_mr *mr, uint64_t raddr,
 		    size_t len, int ms)
 {
-	return rdma_ms(p, IBV_WR_RDMA_WRITE, (uintptr_t)host.addr,
-		       host.mr->lkey, raddr, mr->rkey, len, ms);
+	return kit_rdma(p, IBV_WR_RDMA_WRITE, (uintptr_t)kit_host.addr,
+		       kit_host.mr->lkey, raddr, mr->rkey, len, ms);
 }
 
 /* RDMA READ @len bytes at @raddr of @mr into the pinned buffer. */
-static int read_from(struct qpair *p, struct ibv_mr *mr, uint64_t raddr,
+static int read_from(struct kit_pair *p, struct ibv_mr *mr, uint64_t raddr,
 		     size_t len)
 {
-	return rdma_ms(p, IBV_WR_RDMA_READ, (uintptr_t)host.addr,
-		       host.mr->lkey, raddr, mr->rkey, len, WC_TIMEOUT_MS);
+	return kit_rdma(p, IBV_WR_RDMA_READ, (uintptr_t)kit_host.addr,
+		       kit_host.mr->lkey, raddr, mr->rkey, len, KIT_WC_TIMEOUT_MS);
 }
 
 /*
  * RDMA WRITE pattern @msg into [off, off + len) of @r, then find it there
  * through the CPU.
  */
-static int write_check(struct qpair *p, const struct region *r, size_t off,
+static int write_check(struct kit_pair *p, const struct region *r, size_t off,
 		       size_t len, uint64_t msg)
 {
-	xfer_pattern_fill(host.addr, msg, len);
-	if (expect_wc(write_to(p, r->mr, (uintptr_t)r->addr + off, len,
-			       WC_TIMEOUT_MS),
+	xfer_pattern_fill(kit_host.addr, msg, len);
+	if (kit_expect_wc(write_to(p, r->mr, (uintptr_t)r->addr + off, len,
+			       KIT_WC_TIMEOUT_MS),
 		      IBV_WC_SUCCESS, "RDMA WRITE"))
 		return -1;
-	return check_pattern(r->addr + off, msg, len, "after RDMA WRITE");
+	return kit_check_pattern(r->addr + off, msg, len, "after RDMA WRITE");
 }
 
 /* RDMA READ [off, off + len) of @r into the pinned buffer. */
-static int read_back(struct qpair *p, const struct region *r, size_t off,
+static int read_back(struct kit_pair *p, const struct region *r, size_t off,
 		     size_t len)
 {
-	memset(host.addr, 0xa5, len);
-	return expect_wc(read_from(p, r->mr, (uintptr_t)r->addr + off, len),
+	memset(kit_host.addr, 0xa5, len);
+	return kit_expect_wc(read_from(p, r->mr, (uintptr_t)r->addr + off, len),
 			 IBV_WC_SUCCESS, "RDMA READ");
 }
 
@@ -601,7 +217,7 @@ static int read_back(struct qpair *p, const struct region *r, size_t off,
 
 static int expect_caps(const char *what, uint64_t got, uint64_t want)
 {
-	note("caps: %s 0x%" PRIx64 " (want 0x%" PRIx64 ")", what, got, want);
+	kit_note("caps: %s 0x%" PRIx64 " (want 0x%" PRIx64 ")", what, got, want);
 	if (got != want)
 		return fail("%s is 0x%" PRIx64 ", want 0x%" PRIx64, what, got,
 			    want);
@@ -623,7 +239,7 @@ static int case_caps(int unused)
 
 	(void)unused;
 	memset(&attr, 0, sizeof(attr));
-	err = ibv_query_device_ex(dev.ctx, NULL, &attr);
+	err = ibv_query_device_ex(kit_dev.ctx, NULL, &attr);
 	if (err)
 		return fail("ibv_query_device_ex: %s", strerror(err));
 	if (expect_caps("general_caps", c->general_caps,
@@ -642,15 +258,15 @@ static int case_caps(int unused)
  */
 static int case_write_read(int implicit)
 {
-	struct qpair *p;
+	struct kit_pair *p;
 	struct region r;
 	uint64_t f0, f1;
 
 	if (new_region(implicit, REGION_LEN, ACC_RW, NULL, &r) ||
-	    new_pair(IBV_QPT_RC, 0, &p) || counter("odp_page_faults", &f0) ||
+	    kit_new_pair(IBV_QPT_RC, 0, &p) || counter("odp_page_faults", &f0) ||
 	    write_check(p, &r, 0, r.len, 1) || counter("odp_page_faults", &f1))
 		return -1;
-	note("%s: RDMA WRITE of %zu bytes into untouched memory: odp_page_faults +%" PRIu64,
+	kit_note("%s: RDMA WRITE of %zu bytes into untouched memory: odp_page_faults +%" PRIu64,
 	     implicit ? "implicit" : "explicit", r.len, f1 - f0);
 	if (f1 == f0)
 		return fail("odp_page_faults did not grow");
@@ -658,7 +274,7 @@ static int case_write_read(int implicit)
 	xfer_pattern_fill(r.addr, 2, r.len);
 	if (read_back(p, &r, 0, r.len))
 		return -1;
-	return check_pattern(host.addr, 2, r.len, "RDMA READ");
+	return kit_check_pattern(kit_host.addr, 2, r.len, "RDMA READ");
 }
 
 /*
@@ -668,47 +284,47 @@ static int case_write_read(int implicit)
  */
 static int case_local(int implicit)
 {
-	struct ibv_mr *hmr = host.mr;
+	struct ibv_mr *hmr = kit_host.mr;
 	struct region src, dst, rcv;
 	struct ibv_wc wc;
-	struct qpair *p;
+	struct kit_pair *p;
 	int st;
 
 	if (new_region(implicit, REGION_LEN, ACC_RW, NULL, &src) ||
 	    new_region(implicit, REGION_LEN, ACC_RW, NULL, &dst) ||
 	    new_region(implicit, REGION_LEN, ACC_RW, NULL, &rcv) ||
-	    new_pair(IBV_QPT_RC, 0, &p))
+	    kit_new_pair(IBV_QPT_RC, 0, &p))
 		return -1;
 
 	xfer_pattern_fill(src.addr, 3, src.len);
-	memset(host.addr, 0, src.len);
-	st = rdma_ms(p, IBV_WR_RDMA_WRITE, (uintptr_t)src.addr, src.mr->lkey,
-		     (uintptr_t)host.addr, hmr->rkey, src.len, WC_TIMEOUT_MS);
-	if (expect_wc(st, IBV_WC_SUCCESS, "RDMA WRITE from ODP memory") ||
-	    check_pattern(host.addr, 3, src.len, "RDMA WRITE from ODP memory"))
+	memset(kit_host.addr, 0, src.len);
+	st = kit_rdma(p, IBV_WR_RDMA_WRITE, (uintptr_t)src.addr, src.mr->lkey,
+		     (uintptr_t)kit_host.addr, hmr->rkey, src.len, KIT_WC_TIMEOUT_MS);
+	if (kit_expect_wc(st, IBV_WC_SUCCESS, "RDMA WRITE from ODP memory") ||
+	    kit_check_pattern(kit_host.addr, 3, src.len, "RDMA WRITE from ODP memory"))
 		return -1;
 
-	xfer_pattern_fill(host.addr, 4, dst.len);
-	st = rdma_ms(p, IBV_WR_RDMA_READ, (uintptr_t)dst.addr, dst.mr->lkey,
-		     (uintptr_t)host.addr, hmr->rkey, dst.len, WC_TIMEOUT_MS);
-	if (expect_wc(st, IBV_WC_SUCCESS, "RDMA READ into ODP memory") ||
-	    check_pattern(dst.addr, 4, dst.len, "RDMA READ into ODP memory"))
+	xfer_pattern_fill(kit_host.addr, 4, dst.len);
+	st = kit_rdma(p, IBV_WR_RDMA_READ, (uintptr_t)dst.addr, dst.mr->lkey,
+		     (uintptr_t)kit_host.addr, hmr->rkey, dst.len, KIT_WC_TIMEOUT_MS);
+	if (kit_expect_wc(st, IBV_WC_SUCCESS, "RDMA READ into ODP memory") ||
+	    kit_check_pattern(dst.addr, 4, dst.len, "RDMA READ into ODP memory"))
 		return -1;
 
 	/* A SEND from ODP memory into an ODP receive buffer. */
-	if (post_recv(p, 0, (uintptr_t)rcv.addr, rcv.len, rcv.mr->lkey))
+	if (kit_post_recv(p, 0, (uintptr_t)rcv.addr, rcv.len, rcv.mr->lkey))
 		return -1;
 	xfer_pattern_fill(src.addr, 5, src.len);
-	st = rdma_ms(p, IBV_WR_SEND, (uintptr_t)src.addr, src.mr->lkey, 0, 0,
-		     src.len, WC_TIMEOUT_MS);
-	if (expect_wc(st, IBV_WC_SUCCESS, "SEND from ODP memory") ||
-	    expect_wc(wait_wc(p->cq[1], &wc, WC_TIMEOUT_MS), IBV_WC_SUCCESS,
+	st = kit_rdma(p, IBV_WR_SEND, (uintptr_t)src.addr, src.mr->lkey, 0, 0,
+		     src.len, KIT_WC_TIMEOUT_MS);
+	if (kit_expect_wc(st, IBV_WC_SUCCESS, "SEND from ODP memory") ||
+	    kit_expect_wc(kit_wait_wc(p->cq[1], &wc, KIT_WC_TIMEOUT_MS), IBV_WC_SUCCESS,
 		      "receive into ODP memory"))
 		return -1;
 	if (wc.byte_len != rcv.len)
 		return fail("received %u bytes, want %zu", wc.byte_len,
 			    rcv.len);
-	return check_pattern(rcv.addr, 5, rcv.len, "receive into ODP memory");
+	return kit_check_pattern(rcv.addr, 5, rcv.len, "receive into ODP memory");
 }
 
 #define SCATTER_REGIONS	64
@@ -726,7 +342,7 @@ static int case_scattered(int unused)
 {
 	struct region r[SCATTER_REGIONS];
 	uintptr_t lo = UINTPTR_MAX, hi = 0;
-	struct qpair *p;
+	struct kit_pair *p;
 	uint64_t f0, f1;
 	char what[64];
 	void *hint;
@@ -743,30 +359,30 @@ static int case_scattered(int unused)
 		if ((uintptr_t)r[i].addr > hi)
 			hi = (uintptr_t)r[i].addr;
 	}
-	if (new_pair(IBV_QPT_RC, 0, &p) || counter("odp_page_faults", &f0))
+	if (kit_new_pair(IBV_QPT_RC, 0, &p) || counter("odp_page_faults", &f0))
 		return -1;
 	for (int i = 0; i < SCATTER_REGIONS; i++) {
-		xfer_pattern_fill(host.addr, 100 + i, SCATTER_LEN);
+		xfer_pattern_fill(kit_host.addr, 100 + i, SCATTER_LEN);
 		snprintf(what, sizeof(what), "RDMA WRITE into region %d at %p",
 			 i, (void *)r[i].addr);
-		if (expect_wc(write_to(p, r[i].mr, (uintptr_t)r[i].addr,
-				       SCATTER_LEN, WC_TIMEOUT_MS),
+		if (kit_expect_wc(write_to(p, r[i].mr, (uintptr_t)r[i].addr,
+				       SCATTER_LEN, KIT_WC_TIMEOUT_MS),
 			      IBV_WC_SUCCESS, what))
 			return -1;
 	}
 	for (int i = 0; i < SCATTER_REGIONS; i++) {
 		snprintf(what, sizeof(what), "region %d at %p", i,
 			 (void *)r[i].addr);
-		if (check_pattern(r[i].addr, 100 + i, SCATTER_LEN, what))
+		if (kit_check_pattern(r[i].addr, 100 + i, SCATTER_LEN, what))
 			return -1;
 	}
 	if (counter("odp_page_faults", &f1))
 		return -1;
-	note("implicit-scattered: %d regions of %d KiB from %p to %p, odp_page_faults +%" PRIu64,
+	kit_note("implicit-scattered: %d regions of %d KiB from %p to %p, odp_page_faults +%" PRIu64,
 	     SCATTER_REGIONS, SCATTER_LEN / 1024, (void *)lo, (void *)hi,
 	     f1 - f0);
 	if (hi - lo < (uintptr_t)SCATTER_REGIONS * RXE_CHILD_SIZE)
-		note("implicit-scattered: mmap ignored the hints; the regions are closer than hoped");
+		kit_note("implicit-scattered: mmap ignored the hints; the regions are closer than hoped");
 	if (f1 - f0 < SCATTER_REGIONS)
 		return fail("odp_page_faults grew by %" PRIu64 " for %d regions",
 			    f1 - f0, SCATTER_REGIONS);
@@ -778,19 +394,19 @@ static int case_scattered(int unused)
  * pair @p (which goes to error with it): a remote access error, in
  * bounded time.
  */
-static int expect_access_error(struct qpair *p, struct ibv_mr *mr,
+static int expect_access_error(struct kit_pair *p, struct ibv_mr *mr,
 			       uint64_t raddr, size_t len, const char *what)
 {
 	double t0, secs;
 	int st;
 
-	xfer_pattern_fill(host.addr, 7, len);
+	xfer_pattern_fill(kit_host.addr, 7, len);
 	t0 = xfer_now();
 	st = write_to(p, mr, raddr, len, ERR_TIMEOUT_MS);
 	secs = xfer_now() - t0;
-	note("%s: RDMA WRITE to 0x%" PRIx64 " -> %s after %.3f s", what, raddr,
-	     wc_name(st), secs);
-	return expect_wc(st, IBV_WC_REM_ACCESS_ERR, what);
+	kit_note("%s: RDMA WRITE to 0x%" PRIx64 " -> %s after %.3f s", what, raddr,
+	     kit_wc_name(st), secs);
+	return kit_expect_wc(st, IBV_WC_REM_ACCESS_ERR, what);
 }
 
 /*
@@ -824,13 +440,13 @@ static int refill_hole(char *addr, size_t len, int flags)
 static int case_unmapped(int unused)
 {
 	const size_t half = SCATTER_LEN / 2;
-	struct qpair *p, *e1, *e2;
+	struct kit_pair *p, *e1, *e2;
 	struct region r, r2;
 
 	(void)unused;
 	if (new_region(true, SCATTER_LEN, ACC_RW, HOLE_HINT, &r) ||
-	    new_pair(IBV_QPT_RC, 0, &p) || new_pair(IBV_QPT_RC, 0, &e1) ||
-	    new_pair(IBV_QPT_RC, 0, &e2) || write_check(p, &r, 0, r.len, 8))
+	    kit_new_pair(IBV_QPT_RC, 0, &p) || kit_new_pair(IBV_QPT_RC, 0, &e1) ||
+	    kit_new_pair(IBV_QPT_RC, 0, &e2) || write_check(p, &r, 0, r.len, 8))
 		return -1;
 	if (munmap(r.addr + half, half))
 		return fail("munmap: %s", strerror(errno));
@@ -842,7 +458,7 @@ static int case_unmapped(int unused)
 	    refill_hole(r.addr + half, half, MAP_FIXED_NOREPLACE))
 		return -1;
 	if (new_region(true, SCATTER_LEN, ACC_RW, NULL, &r2) ||
-	    new_pair(IBV_QPT_RC, 0, &p))
+	    kit_new_pair(IBV_QPT_RC, 0, &p))
 		return -1;
 	return write_check(p, &r2, 0, r2.len, 10) ||
 	       write_check(p, &r, 0, r.len, 11);
@@ -860,18 +476,18 @@ static int case_non_user(int unused)
 	};
 	struct ibv_mr *mr;
 	struct region r;
-	struct qpair *p;
+	struct kit_pair *p;
 
 	(void)unused;
 	if (implicit_mr(ACC_RW, &mr))
 		return -1;
 	for (size_t i = 0; i < ARRAY_SIZE(addrs); i++)
-		if (new_pair(IBV_QPT_RC, 0, &p) ||
+		if (kit_new_pair(IBV_QPT_RC, 0, &p) ||
 		    expect_access_error(p, mr, addrs[i], 4096,
 					"write to a non-user address"))
 			return -1;
 	if (new_region(true, SCATTER_LEN, ACC_RW, NULL, &r) ||
-	    new_pair(IBV_QPT_RC, 0, &p))
+	    kit_new_pair(IBV_QPT_RC, 0, &p))
 		return -1;
 	return write_check(p, &r, 0, r.len, 12);
 }
@@ -884,13 +500,13 @@ static int case_non_user(int unused)
 static int case_munmap_remap(int unused)
 {
 	const size_t off = REGION_LEN / 4, len = REGION_LEN / 4;
-	struct qpair *p, *e1, *e2;
+	struct kit_pair *p, *e1, *e2;
 	struct region r;
 
 	(void)unused;
 	if (new_region(false, REGION_LEN, ACC_RW, HOLE_HINT, &r) ||
-	    new_pair(IBV_QPT_RC, 0, &p) || new_pair(IBV_QPT_RC, 0, &e1) ||
-	    new_pair(IBV_QPT_RC, 0, &e2) || write_check(p, &r, 0, r.len, 13))
+	    kit_new_pair(IBV_QPT_RC, 0, &p) || kit_new_pair(IBV_QPT_RC, 0, &e1) ||
+	    kit_new_pair(IBV_QPT_RC, 0, &e2) || write_check(p, &r, 0, r.len, 13))
 		return -1;
 	if (munmap(r.addr + off, len))
 		return fail("munmap: %s", strerror(errno));
@@ -904,11 +520,11 @@ static int case_munmap_remap(int unused)
 
 	/* Nothing was mapped since the munmap: MAP_FIXED replaces nothing. */
 	if (refill_hole(r.addr + off, len, MAP_FIXED) ||
-	    new_pair(IBV_QPT_RC, 0, &p))
+	    kit_new_pair(IBV_QPT_RC, 0, &p))
 		return -1;
 	/* Fresh pages read zero; then the MR writes into them. */
 	if (read_back(p, &r, off, len) ||
-	    check_zero(host.addr, len, "RDMA READ of the remapped part") ||
+	    check_zero(kit_host.addr, len, "RDMA READ of the remapped part") ||
 	    write_check(p, &r, off, len, 16) ||
 	    write_check(p, &r, 0, r.len, 17))
 		return -1;
@@ -925,18 +541,18 @@ static int case_madvise(int implicit)
 	const size_t off = REGION_LEN / 4, len = REGION_LEN / 2;
 	static char expect[REGION_LEN];
 	struct region r;
-	struct qpair *p;
+	struct kit_pair *p;
 	uint64_t i0, i1;
 
 	if (new_region(implicit, REGION_LEN, ACC_RW, NULL, &r) ||
-	    new_pair(IBV_QPT_RC, 0, &p) || write_check(p, &r, 0, r.len, 16) ||
+	    kit_new_pair(IBV_QPT_RC, 0, &p) || write_check(p, &r, 0, r.len, 16) ||
 	    counter("odp_invalidations", &i0))
 		return -1;
 	if (madvise(r.addr + off, len, MADV_DONTNEED))
 		return fail("madvise(MADV_DONTNEED): %s", strerror(errno));
 	if (counter("odp_invalidations", &i1))
 		return -1;
-	note("madvise: MADV_DONTNEED of %zu bytes: odp_invalidations +%" PRIu64,
+	kit_note("madvise: MADV_DONTNEED of %zu bytes: odp_invalidations +%" PRIu64,
 	     len, i1 - i0);
 	if (i1 == i0)
 		return fail("odp_invalidations did not grow");
@@ -945,16 +561,16 @@ static int case_madvise(int implicit)
 		return -1;
 	/* What is left of message 16 around the hole must be intact. */
 	xfer_pattern_fill(expect, 16, r.len);
-	if (memcmp(host.addr, expect, off) ||
-	    memcmp((char *)host.addr + off + len, expect + off + len,
+	if (memcmp(kit_host.addr, expect, off) ||
+	    memcmp((char *)kit_host.addr + off + len, expect + off + len,
 		   r.len - off - len))
 		return fail("RDMA READ: the data around the discarded range changed");
-	if (check_zero((char *)host.addr + off, len,
+	if (check_zero((char *)kit_host.addr + off, len,
 		       "RDMA READ of the discarded range"))
 		return -1;
 	if (write_check(p, &r, off, len, 18) || read_back(p, &r, 0, r.len))
 		return -1;
-	return check_pattern((char *)host.addr + off, 18, len,
+	return kit_check_pattern((char *)kit_host.addr + off, 18, len,
 			     "RDMA READ after refilling the discarded range");
 }
 
@@ -969,14 +585,14 @@ static int case_madvise(int implicit)
 static int case_fork(int implicit)
 {
 	struct region r;
-	struct qpair *p;
+	struct kit_pair *p;
 	uint64_t i0, i1;
 	int go[2], status;
 	char c = 'g';
 	pid_t pid;
 
 	if (new_region(implicit, REGION_LEN, ACC_RW, NULL, &r) ||
-	    new_pair(IBV_QPT_RC, 0, &p) || write_check(p, &r, 0, r.len, 20) ||
+	    kit_new_pair(IBV_QPT_RC, 0, &p) || write_check(p, &r, 0, r.len, 20) ||
 	    counter("odp_invalidations", &i0))
 		return -1;
 	if (pipe(go))
@@ -995,9 +611,9 @@ static int case_fork(int implicit)
 
 	if (counter("odp_invalidations", &i1))
 		goto fail_child;
-	note("fork: odp_invalidations +%" PRIu64, i1 - i0);
+	kit_note("fork: odp_invalidations +%" PRIu64, i1 - i0);
 	if (i1 == i0) {
-		snprintf(why, sizeof(why),
+		snprintf(kit_why, sizeof(kit_why),
 			 "fork did not invalidate: odp_invalidations unchanged");
 		goto fail_child;
 	}
@@ -1007,7 +623,7 @@ static int case_fork(int implicit)
 	if (write_check(p, &r, 0, r.len, 21))
 		goto fail_child;
 	if (write(go[1], &c, 1) != 1) {
-		snprintf(why, sizeof(why), "write to the child: %s",
+		snprintf(kit_why, sizeof(kit_why), "write to the child: %s",
 			 strerror(errno));
 		goto fail_child;
 	}
@@ -1024,41 +640,6 @@ fail_child:
 	close(go[1]);
 	waitpid(pid, &status, 0);
 	return -1;
-}
-
-static int atomic(struct qpair *p, enum ibv_wr_opcode op, struct ibv_mr *mr,
-		  uint64_t raddr, uint64_t compare_add, uint64_t swap,
-		  uint64_t *orig)
-{
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)host.addr,
-		.length = sizeof(*orig),
-		.lkey = host.mr->lkey,
-	};
-	struct ibv_send_wr wr = {
-		.sg_list = &sge,
-		.num_sge = 1,
-		.opcode = op,
-		.wr.atomic = {
-			.remote_addr = raddr,
-			.compare_add = compare_add,
-			.swap = swap,
-			.rkey = mr->rkey,
-		},
-	};
-	int st;
-
-	memset(host.addr, 0xa5, sizeof(*orig));
-	st = post_wait(p, &wr, WC_TIMEOUT_MS);
-	memcpy(orig, host.addr, sizeof(*orig));
-	return st;
-}
-
-static int expect_u64(uint64_t got, uint64_t want, const char *what)
-{
-	if (got == want)
-		return 0;
-	return fail("%s is 0x%" PRIx64 ", want 0x%" PRIx64, what, got, want);
 }
 
 static uint64_t load_u64(const void *p)
@@ -1080,49 +661,49 @@ static int case_atomics(int implicit)
 	const uint64_t swap = 0x0123456789abcdefULL;
 	const size_t off = 64, off2 = 4096 + 8;
 	struct region r;
-	struct qpair *p;
+	struct kit_pair *p;
 	uint64_t orig;
 	int st;
 
 	if (new_region(implicit, 2 * 4096, ACC_ALL, NULL, &r) ||
-	    new_pair(IBV_QPT_RC, 0, &p))
+	    kit_new_pair(IBV_QPT_RC, 0, &p))
 		return -1;
-	st = atomic(p, IBV_WR_ATOMIC_FETCH_AND_ADD, r.mr,
+	st = kit_atomic(p, IBV_WR_ATOMIC_FETCH_AND_ADD, r.mr->rkey,
 		    (uintptr_t)r.addr + off2, add, 0, &orig);
-	if (expect_wc(st, IBV_WC_SUCCESS, "FETCH_ADD on untouched memory") ||
-	    expect_u64(orig, 0, "FETCH_ADD's original value on untouched memory") ||
-	    expect_u64(load_u64(r.addr + off2), add, "the sum on untouched memory"))
+	if (kit_expect_wc(st, IBV_WC_SUCCESS, "FETCH_ADD on untouched memory") ||
+	    kit_expect_u64(orig, 0, "FETCH_ADD's original value on untouched memory") ||
+	    kit_expect_u64(load_u64(r.addr + off2), add, "the sum on untouched memory"))
 		return -1;
 
 	memcpy(r.addr + off, &v0, sizeof(v0));
-	st = atomic(p, IBV_WR_ATOMIC_FETCH_AND_ADD, r.mr,
+	st = kit_atomic(p, IBV_WR_ATOMIC_FETCH_AND_ADD, r.mr->rkey,
 		    (uintptr_t)r.addr + off, add, 0, &orig);
-	if (expect_wc(st, IBV_WC_SUCCESS, "FETCH_ADD") ||
-	    expect_u64(orig, v0, "FETCH_ADD's original value") ||
-	    expect_u64(load_u64(r.addr + off), v0 + add, "the sum"))
+	if (kit_expect_wc(st, IBV_WC_SUCCESS, "FETCH_ADD") ||
+	    kit_expect_u64(orig, v0, "FETCH_ADD's original value") ||
+	    kit_expect_u64(load_u64(r.addr + off), v0 + add, "the sum"))
 		return -1;
-	st = atomic(p, IBV_WR_ATOMIC_CMP_AND_SWP, r.mr,
+	st = kit_atomic(p, IBV_WR_ATOMIC_CMP_AND_SWP, r.mr->rkey,
 		    (uintptr_t)r.addr + off, v0 + add, swap, &orig);
-	if (expect_wc(st, IBV_WC_SUCCESS, "CMP_SWP") ||
-	    expect_u64(orig, v0 + add, "CMP_SWP's original value") ||
-	    expect_u64(load_u64(r.addr + off), swap, "the swapped value"))
+	if (kit_expect_wc(st, IBV_WC_SUCCESS, "CMP_SWP") ||
+	    kit_expect_u64(orig, v0 + add, "CMP_SWP's original value") ||
+	    kit_expect_u64(load_u64(r.addr + off), swap, "the swapped value"))
 		return -1;
-	st = atomic(p, IBV_WR_ATOMIC_CMP_AND_SWP, r.mr,
+	st = kit_atomic(p, IBV_WR_ATOMIC_CMP_AND_SWP, r.mr->rkey,
 		    (uintptr_t)r.addr + off, v0, 7, &orig);
-	if (expect_wc(st, IBV_WC_SUCCESS, "CMP_SWP that does not match") ||
-	    expect_u64(orig, swap, "its original value") ||
-	    expect_u64(load_u64(r.addr + off), swap,
+	if (kit_expect_wc(st, IBV_WC_SUCCESS, "CMP_SWP that does not match") ||
+	    kit_expect_u64(orig, swap, "its original value") ||
+	    kit_expect_u64(load_u64(r.addr + off), swap,
 		       "the value after a compare that failed"))
 		return -1;
 
 	/* Discarded under rxe: the next atomic must see the zero page. */
 	if (madvise(r.addr, r.len, MADV_DONTNEED))
 		return fail("madvise(MADV_DONTNEED): %s", strerror(errno));
-	st = atomic(p, IBV_WR_ATOMIC_FETCH_AND_ADD, r.mr,
+	st = kit_atomic(p, IBV_WR_ATOMIC_FETCH_AND_ADD, r.mr->rkey,
 		    (uintptr_t)r.addr + off, 1, 0, &orig);
-	if (expect_wc(st, IBV_WC_SUCCESS, "FETCH_ADD after MADV_DONTNEED") ||
-	    expect_u64(orig, 0, "FETCH_ADD's original value after MADV_DONTNEED") ||
-	    expect_u64(load_u64(r.addr + off), 1,
+	if (kit_expect_wc(st, IBV_WC_SUCCESS, "FETCH_ADD after MADV_DONTNEED") ||
+	    kit_expect_u64(orig, 0, "FETCH_ADD's original value after MADV_DONTNEED") ||
+	    kit_expect_u64(load_u64(r.addr + off), 1,
 		       "the sum after MADV_DONTNEED"))
 		return -1;
 	return 0;
@@ -1134,20 +715,13 @@ static int case_atomic_write(int implicit)
 	const uint64_t vals[] = {
 		0x8877665544332211ULL, 0x0102030405060708ULL,
 	};
-	struct ibv_device_attr_ex attr;
-	struct ibv_wc wc;
 	struct region r;
-	struct qpair *p;
-	int rc, err;
+	struct kit_pair *p;
+	int rc = kit_need_atomic_write();
 
-	memset(&attr, 0, sizeof(attr));
-	err = ibv_query_device_ex(dev.ctx, NULL, &attr);
-	if (err)
-		return fail("ibv_query_device_ex: %s", strerror(err));
-	if (!(attr.device_cap_flags_ex & IB_UVERBS_DEVICE_ATOMIC_WRITE))
-		return skip("%s does not report IB_UVERBS_DEVICE_ATOMIC_WRITE",
-			    dev.name);
-	rc = new_pair(IBV_QPT_RC, PAIR_ATOMIC_WRITE, &p);
+	if (rc)
+		return rc;
+	rc = kit_new_pair(IBV_QPT_RC, KIT_PAIR_ATOMIC_WRITE, &p);
 	if (rc)
 		return rc;
 	if (new_region(implicit, 2 * 4096, ACC_ALL, NULL, &r))
@@ -1157,18 +731,10 @@ static int case_atomic_write(int implicit)
 		/* First an untouched page, then one the CPU wrote. */
 		char *dst = r.addr + (i ? 4096 + 16 : 8);
 
-		ibv_wr_start(p->qpx);
-		p->qpx->wr_id = i;
-		p->qpx->wr_flags = IBV_SEND_SIGNALED;
-		ibv_wr_atomic_write(p->qpx, r.mr->rkey, (uintptr_t)dst,
-				    &vals[i]);
-		err = ibv_wr_complete(p->qpx);
-		if (err)
-			return fail("ibv_wr_complete(ATOMIC_WRITE): %s",
-				    strerror(err));
-		if (expect_wc(wait_wc(p->cq[0], &wc, WC_TIMEOUT_MS),
+		if (kit_expect_wc(kit_atomic_write(p, r.mr->rkey, (uintptr_t)dst,
+					       vals[i]),
 			      IBV_WC_SUCCESS, "ATOMIC_WRITE") ||
-		    expect_u64(load_u64(dst), vals[i],
+		    kit_expect_u64(load_u64(dst), vals[i],
 			       "the value ATOMIC_WRITE stored"))
 			return -1;
 	}
@@ -1186,12 +752,12 @@ static int case_atomic_write(int implicit)
  */
 static int case_ud(int implicit)
 {
-	size_t len = (size_t)xfer_mtu_bytes(dev.port_attr.active_mtu);
+	size_t len = (size_t)xfer_mtu_bytes(kit_dev.port_attr.active_mtu);
 	struct ibv_send_wr wr;
 	struct region rcv, src;
 	struct ibv_sge sge;
 	struct ibv_wc wc;
-	struct qpair *p;
+	struct kit_pair *p;
 	char what[64];
 	int st;
 
@@ -1200,22 +766,22 @@ static int case_ud(int implicit)
 	if (new_region(implicit, (RECV_SLOTS + 1) * 4096, ACC_RW, NULL,
 		       &rcv) ||
 	    new_region(implicit, RECV_SLOTS * 4096, ACC_RW, NULL, &src) ||
-	    new_pair(IBV_QPT_UD, 0, &p))
+	    kit_new_pair(IBV_QPT_UD, 0, &p))
 		return -1;
 	for (int i = 0; i < RECV_SLOTS; i++)
-		if (post_recv(p, i,
+		if (kit_post_recv(p, i,
 			      (uintptr_t)rcv.addr + i * 4096 + UD_RECV_OFF,
-			      GRH_LEN + len, rcv.mr->lkey))
+			      KIT_GRH_LEN + len, rcv.mr->lkey))
 			return -1;
 	for (int i = 0; i < RECV_SLOTS; i++) {
 		bool odp = i & 1;
-		char *buf = odp ? src.addr + i * 4096 : (char *)host.addr;
+		char *buf = odp ? src.addr + i * 4096 : (char *)kit_host.addr;
 
 		xfer_pattern_fill(buf, 30 + i, len);
 		sge = (struct ibv_sge){
 			.addr = (uintptr_t)buf,
 			.length = (uint32_t)len,
-			.lkey = odp ? src.mr->lkey : host.mr->lkey,
+			.lkey = odp ? src.mr->lkey : kit_host.mr->lkey,
 		};
 		wr = (struct ibv_send_wr){
 			.sg_list = &sge,
@@ -1224,23 +790,23 @@ static int case_ud(int implicit)
 			.wr.ud = {
 				.ah = p->ah,
 				.remote_qpn = p->qp[1]->qp_num,
-				.remote_qkey = QKEY,
+				.remote_qkey = KIT_QKEY,
 			},
 		};
 		snprintf(what, sizeof(what), "UD SEND %d from %s memory", i,
 			 odp ? "ODP" : "pinned");
-		if (expect_wc(post_wait(p, &wr, WC_TIMEOUT_MS),
+		if (kit_expect_wc(kit_post_wait(p, &wr, KIT_WC_TIMEOUT_MS),
 			      IBV_WC_SUCCESS, what))
 			return -1;
-		st = wait_wc(p->cq[1], &wc, WC_TIMEOUT_MS);
+		st = kit_wait_wc(p->cq[1], &wc, KIT_WC_TIMEOUT_MS);
 		snprintf(what, sizeof(what), "UD receive %d", i);
-		if (expect_wc(st, IBV_WC_SUCCESS, what))
+		if (kit_expect_wc(st, IBV_WC_SUCCESS, what))
 			return -1;
-		if (wc.wr_id != (uint64_t)i || wc.byte_len != GRH_LEN + len)
+		if (wc.wr_id != (uint64_t)i || wc.byte_len != KIT_GRH_LEN + len)
 			return fail("UD receive %d: wr_id %" PRIu64 ", %u bytes; want %d, %zu",
 				    i, (uint64_t)wc.wr_id, wc.byte_len, i,
-				    GRH_LEN + len);
-		if (check_pattern(rcv.addr + i * 4096 + UD_RECV_OFF + GRH_LEN,
+				    KIT_GRH_LEN + len);
+		if (kit_check_pattern(rcv.addr + i * 4096 + UD_RECV_OFF + KIT_GRH_LEN,
 				  30 + i, len, what))
 			return -1;
 	}
@@ -1254,32 +820,32 @@ static int case_srq(int implicit)
 {
 	struct ibv_wc wc;
 	struct region rcv;
-	struct qpair *p;
+	struct kit_pair *p;
 	char what[64];
 	int st;
 
 	if (new_region(implicit, RECV_SLOTS * SRQ_MSG, ACC_RW, NULL, &rcv) ||
-	    new_pair(IBV_QPT_RC, PAIR_SRQ, &p))
+	    kit_new_pair(IBV_QPT_RC, KIT_PAIR_SRQ, &p))
 		return -1;
 	for (int i = 0; i < RECV_SLOTS; i++)
-		if (post_recv(p, i, (uintptr_t)rcv.addr + i * SRQ_MSG, SRQ_MSG,
+		if (kit_post_recv(p, i, (uintptr_t)rcv.addr + i * SRQ_MSG, SRQ_MSG,
 			      rcv.mr->lkey))
 			return -1;
 	for (int i = 0; i < RECV_SLOTS; i++) {
-		xfer_pattern_fill(host.addr, 40 + i, SRQ_MSG);
+		xfer_pattern_fill(kit_host.addr, 40 + i, SRQ_MSG);
 		snprintf(what, sizeof(what), "SEND %d", i);
-		st = rdma_ms(p, IBV_WR_SEND, (uintptr_t)host.addr,
-			     host.mr->lkey, 0, 0, SRQ_MSG, WC_TIMEOUT_MS);
-		if (expect_wc(st, IBV_WC_SUCCESS, what))
+		st = kit_rdma(p, IBV_WR_SEND, (uintptr_t)kit_host.addr,
+			     kit_host.mr->lkey, 0, 0, SRQ_MSG, KIT_WC_TIMEOUT_MS);
+		if (kit_expect_wc(st, IBV_WC_SUCCESS, what))
 			return -1;
 		snprintf(what, sizeof(what), "SRQ receive %d", i);
-		if (expect_wc(wait_wc(p->cq[1], &wc, WC_TIMEOUT_MS),
+		if (kit_expect_wc(kit_wait_wc(p->cq[1], &wc, KIT_WC_TIMEOUT_MS),
 			      IBV_WC_SUCCESS, what))
 			return -1;
 		if (wc.wr_id != (uint64_t)i || wc.byte_len != SRQ_MSG)
 			return fail("SRQ receive %d: wr_id %" PRIu64 ", %u bytes",
 				    i, (uint64_t)wc.wr_id, wc.byte_len);
-		if (check_pattern(rcv.addr + i * SRQ_MSG, 40 + i, SRQ_MSG,
+		if (kit_check_pattern(rcv.addr + i * SRQ_MSG, 40 + i, SRQ_MSG,
 				  what))
 			return -1;
 	}
@@ -1296,18 +862,18 @@ static int case_uc(int implicit)
 	struct ibv_send_wr wr;
 	struct ibv_wc wc;
 	struct region r;
-	struct qpair *p;
+	struct kit_pair *p;
 
 	if (new_region(implicit, REGION_LEN, ACC_RW, NULL, &r) ||
-	    new_pair(IBV_QPT_UC, 0, &p))
+	    kit_new_pair(IBV_QPT_UC, 0, &p))
 		return -1;
-	if (post_recv(p, 1, 0, 0, 0))
+	if (kit_post_recv(p, 1, 0, 0, 0))
 		return -1;
-	xfer_pattern_fill(host.addr, 50, r.len);
+	xfer_pattern_fill(kit_host.addr, 50, r.len);
 	sge = (struct ibv_sge){
-		.addr = (uintptr_t)host.addr,
+		.addr = (uintptr_t)kit_host.addr,
 		.length = (uint32_t)r.len,
-		.lkey = host.mr->lkey,
+		.lkey = kit_host.mr->lkey,
 	};
 	wr = (struct ibv_send_wr){
 		.sg_list = &sge,
@@ -1319,15 +885,15 @@ static int case_uc(int implicit)
 			.rkey = r.mr->rkey,
 		},
 	};
-	if (expect_wc(post_wait(p, &wr, WC_TIMEOUT_MS), IBV_WC_SUCCESS,
+	if (kit_expect_wc(kit_post_wait(p, &wr, KIT_WC_TIMEOUT_MS), IBV_WC_SUCCESS,
 		      "UC RDMA WRITE with immediate") ||
-	    expect_wc(wait_wc(p->cq[1], &wc, WC_TIMEOUT_MS), IBV_WC_SUCCESS,
+	    kit_expect_wc(kit_wait_wc(p->cq[1], &wc, KIT_WC_TIMEOUT_MS), IBV_WC_SUCCESS,
 		      "UC receive of the immediate"))
 		return -1;
 	if (wc.opcode != IBV_WC_RECV_RDMA_WITH_IMM || ntohl(wc.imm_data) != 50)
 		return fail("UC receive: opcode %d, immediate %u", wc.opcode,
 			    ntohl(wc.imm_data));
-	return check_pattern(r.addr, 50, r.len, "after UC RDMA WRITE");
+	return kit_check_pattern(r.addr, 50, r.len, "after UC RDMA WRITE");
 }
 
 /* ------------------------------------------------------------------ */
@@ -1342,7 +908,7 @@ static int advise(struct ibv_mr *mr, uint64_t addr, size_t len,
 		.lkey = mr->lkey,
 	};
 
-	return ibv_advise_mr(dev.pd, advice, flags, &sge, 1);
+	return ibv_advise_mr(kit_dev.pd, advice, flags, &sge, 1);
 }
 
 static const char *advice_name(enum ibv_advise_mr_advice advice)
@@ -1413,20 +979,20 @@ static int case_prefetch(int kind)
 	const struct prefetch_case *t = &prefetch_cases[kind];
 	uint64_t p0, p1, f0, f1;
 	struct region r;
-	struct qpair *p;
+	struct kit_pair *p;
 	int err;
 
 	if (new_region(t->implicit, REGION_LEN, ACC_RW, NULL, &r) ||
-	    new_pair(IBV_QPT_RC, 0, &p))
+	    kit_new_pair(IBV_QPT_RC, 0, &p))
 		return -1;
 	if (t->touch)
 		memset(r.addr, 0x5a, r.len);
 	if (counter("odp_prefetches", &p0))
 		return -1;
 	err = advise(r.mr, (uintptr_t)r.addr, r.len, t->advice, t->flags);
-	note("%s: ibv_advise_mr(%s, %s) -> %s", t->implicit ? "implicit" : "explicit",
+	kit_note("%s: ibv_advise_mr(%s, %s) -> %s", t->implicit ? "implicit" : "explicit",
 	     advice_name(t->advice), t->flags ? "FLUSH" : "async",
-	     errname(err));
+	     kit_errname(err));
 	if (err)
 		return fail("ibv_advise_mr(%s): %s", advice_name(t->advice),
 			    strerror(err));
@@ -1443,9 +1009,9 @@ static int case_prefetch(int kind)
 		/* Mapped for reading: the zero pages, read without a fault. */
 		if (counter("odp_page_faults", &f0) ||
 		    read_back(p, &r, 0, r.len) || counter("odp_page_faults", &f1) ||
-		    check_zero(host.addr, r.len, "RDMA READ after PREFETCH"))
+		    check_zero(kit_host.addr, r.len, "RDMA READ after PREFETCH"))
 			return -1;
-		note("prefetch-read: RDMA READ after PREFETCH: odp_page_faults +%" PRIu64,
+		kit_note("prefetch-read: RDMA READ after PREFETCH: odp_page_faults +%" PRIu64,
 		     f1 - f0);
 		if (f1 != f0)
 			return fail("the RDMA READ after PREFETCH faulted");
@@ -1453,7 +1019,7 @@ static int case_prefetch(int kind)
 	if (counter("odp_page_faults", &f0) || write_check(p, &r, 0, r.len, 60) ||
 	    counter("odp_page_faults", &f1))
 		return -1;
-	note("%s: RDMA WRITE after it: odp_page_faults +%" PRIu64,
+	kit_note("%s: RDMA WRITE after it: odp_page_faults +%" PRIu64,
 	     advice_name(t->advice), f1 - f0);
 	if (t->write_faults && f1 == f0)
 		return fail("the RDMA WRITE did not fault: the advice mapped the memory for writing");
@@ -1500,8 +1066,8 @@ static int case_bad_advice(int kind)
 	};
 	switch (kind) {
 	case BAD_NON_ODP:
-		sge.addr = (uintptr_t)host.addr;
-		sge.lkey = host.mr->lkey;
+		sge.addr = (uintptr_t)kit_host.addr;
+		sge.lkey = kit_host.mr->lkey;
 		break;
 	case BAD_LKEY:
 		sge.lkey = r.mr->lkey ^ 0x5a5a00;
@@ -1516,17 +1082,17 @@ static int case_bad_advice(int kind)
 		sge.length += 4096;
 		break;
 	}
-	err = ibv_advise_mr(dev.pd, advice, flags, &sge, 1);
-	note("advise: %s -> %s", kind == BAD_NON_ODP ? "non-ODP MR" :
+	err = ibv_advise_mr(kit_dev.pd, advice, flags, &sge, 1);
+	kit_note("advise: %s -> %s", kind == BAD_NON_ODP ? "non-ODP MR" :
 	     kind == BAD_LKEY ? "bad lkey" : kind == BAD_ADVICE ?
 	     "advice 42" : kind == BAD_FLAG ? "flag 1<<7" :
 	     kind == BAD_NO_LOCAL_WRITE ? "PREFETCH_WRITE without LOCAL_WRITE" :
-	     "range beyond the MR", errname(err));
+	     "range beyond the MR", kit_errname(err));
 	if (!err)
-		return fail("accepted, want %s", errname(want));
+		return fail("accepted, want %s", kit_errname(want));
 	if (want && err != want)
-		return fail("%s (%s), want %s", errname(err), strerror(err),
-			    errname(want));
+		return fail("%s (%s), want %s", kit_errname(err), strerror(err),
+			    kit_errname(want));
 	return 0;
 }
 
@@ -1586,28 +1152,24 @@ static int case_bad_reg(int kind)
 		break;
 	}
 	errno = 0;
-	mr = ibv_reg_mr_iova(dev.pd, addr, len, iova, access);
+	mr = ibv_reg_mr_iova(kit_dev.pd, addr, len, iova, access);
 	err = errno;
-	note("reg: %s: ibv_reg_mr_iova(addr %p, length 0x%" PRIx64 ", iova 0x%" PRIx64 ", access 0x%x) -> %s",
+	kit_note("reg: %s: ibv_reg_mr_iova(addr %p, length 0x%" PRIx64 ", iova 0x%" PRIx64 ", access 0x%x) -> %s",
 	     bad_regs[kind].what, (void *)addr, len, iova, access,
-	     mr ? "registered" : errname(err));
+	     mr ? "registered" : kit_errname(err));
 	if (mr) {
-		track_mr(mr);
-		return fail("registered, want %s", errname(bad_regs[kind].want));
+		kit_track_mr(mr);
+		return fail("registered, want %s", kit_errname(bad_regs[kind].want));
 	}
 	if (err != bad_regs[kind].want)
-		return fail("%s (%s), want %s", errname(err), strerror(err),
-			    errname(bad_regs[kind].want));
+		return fail("%s (%s), want %s", kit_errname(err), strerror(err),
+			    kit_errname(bad_regs[kind].want));
 	return 0;
 }
 
 /* ------------------------------------------------------------------ */
 
-static const struct test {
-	const char *name;
-	int (*fn)(int arg);
-	int arg;
-} tests[] = {
+static const struct kit_case tests[] = {
 	{ "caps", case_caps, 0 },
 	{ "explicit-write-read", case_write_read, false },
 	{ "implicit-write-read", case_write_read, true },
@@ -1651,88 +1213,8 @@ static const struct test {
 	{ "reg-implicit-pinned", case_bad_reg, REG_IMPLICIT_PINNED },
 };
 
-static bool wanted(const char *name, char **names, int n)
-{
-	if (!n)
-		return true;
-	for (int i = 0; i < n; i++)
-		if (!strcmp(names[i], name))
-			return true;
-	return false;
-}
-
-static int run_case(const struct test *t)
-{
-	int rc;
-
-	why[0] = 0;
-	rc = t->fn(t->arg);
-	release_all();
-	if (!rc)
-		printf("PASS %s\n", t->name);
-	else if (rc == SKIPPED)
-		printf("SKIP %s: %s\n", t->name, why);
-	else
-		printf("FAIL %s: %s\n", t->name, why);
-	fflush(stdout);
-	return rc;
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "dev", required_argument, NULL, 'd' },
-		{ "gid-index", required_argument, NULL, 'x' },
-		{ "list", no_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *devname = NULL;
-	int gid_index = 1, failed = 0, ran = 0, c;
-
-	xfer_prog = "odp_test";
-	while ((c = getopt_long(argc, argv, "d:x:lh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			devname = optarg;
-			break;
-		case 'x':
-			gid_index = atoi(optarg);
-			break;
-		case 'l':
-			for (size_t i = 0; i < ARRAY_SIZE(tests); i++)
-				puts(tests[i].name);
-			return 0;
-		case 'h':
-			printf("usage: odp_test [-d|--dev DEV] [-x|--gid-index N] [-l|--list] [CASE...]\n"
-			       "Runs the named cases, or all; prints PASS, FAIL or SKIP per case.\n");
-			return 0;
-		default:
-			xfer_die_usage("bad option '%s'", argv[optind - 1]);
-		}
-	}
-	argv += optind;
-	argc -= optind;
-
-	page = (size_t)sysconf(_SC_PAGESIZE);
-	if (page != 4096)
-		xfer_die("the cases assume 4 KiB pages, not %zu", page);
-	srand48(getpid() ^ (long)time(NULL));
-	xfer_quiet = true;
-	xfer_dev_open(&dev, devname, gid_index);
-	host.ops = &xfer_host_buf_ops;
-	host.ops->alloc(&host, HOST_LEN);
-	host.ops->reg(&host, dev.pd, ACC_ALL);
-
-	for (size_t i = 0; i < ARRAY_SIZE(tests); i++) {
-		if (!wanted(tests[i].name, argv, argc))
-			continue;
-		ran++;
-		failed += run_case(&tests[i]) < 0;
-	}
-	if (!ran)
-		xfer_die_usage("no case matches the names given");
-	host.ops->free(&host);
-	xfer_dev_close(&dev);
-	return failed ? XFER_EXIT_FAIL : 0;
+	kit_release_hook = release_maps;
+	return kit_main("odp_test", argc, argv, tests, ARRAY_SIZE(tests));
 }

@@ -1,0 +1,33 @@
+# Records from the case-by-case test programs of tests/verbs (dmabuf_reg,
+# dmabuf_ops, odp_test), which print one line per case: "PASS name",
+# "FAIL name: reason" or "SKIP name: reason". Source after
+# tests/lib/result.sh.
+
+# record_lines NAME HOOK COMMAND...: run COMMAND, keep its output in
+# $CASE_LOG_DIR/<suite>_NAME.log and record each of its case lines. HOOK,
+# unless empty, is then called as HOOK VERDICT CASE REASON for each line.
+# A program that printed no case line, or exited non-zero without a FAIL
+# line (a crash, bad usage), is also recorded as a failure of NAME.
+record_lines() {
+	local name=$1 hook=$2 log rc records=0 verdict rest cname why
+	shift 2
+	log=${CASE_LOG_DIR:-/tmp}/${SUITE//\//_}_$name.log
+	"$@" >"$log" 2>&1
+	rc=$?
+	while read -r verdict rest; do
+		cname=${rest%%: *}
+		why=${rest#"$cname"}
+		why=${why#: }
+		case $verdict in
+		PASS) pass "$cname" ;;
+		FAIL) fail "$cname" "$why" ;;
+		SKIP) skip "$cname" "$why" ;;
+		*) continue ;;
+		esac
+		[ -z "$hook" ] || "$hook" "$verdict" "$cname" "$why"
+		records=$((records + 1))
+	done <"$log"
+	if [ "$records" = 0 ] || { [ "$rc" != 0 ] && ! grep -q '^FAIL ' "$log"; }; then
+		fail "$name" "exit $rc: $(tail -n 3 "$log" | tr '\n' ' ' | cut -c1-300)"
+	fi
+}
