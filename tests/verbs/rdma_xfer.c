@@ -30,6 +30,23 @@
  * so it exercises the very code a two-node run uses. Timing covers the
  * whole verified transfer, including pattern generation and checking.
  *
+ * --qps runs several such QP pairs side by side, each with buffers of its
+ * own, all served by one thread; message i of pair q carries a pattern of
+ * its own (seeded from i and q), so data crossing from one pair's buffers
+ * into another's shows too.
+ *
+ * A timed run (--seconds) does not know its end in advance: at the
+ * deadline each requester stops posting and tells its responder how many
+ * messages there were (CTRL_END, or for send and write_imm, whose
+ * responder takes only data receives, a zero-length SEND with immediate
+ * END_IMM after the last message: every message before it has arrived).
+ *
+ * Every work request must complete exactly once. Each role keeps the
+ * wr_id of every outstanding work request by queue slot; a completion of
+ * anything else is counted as duplicated. At the end the QPs go to the
+ * error state, which flushes the receives still queued, and whatever has
+ * not completed then is counted as lost. Either fails the run.
+ *
  * ODP churn that discards memory (madvise, remap) must never hit a slot
  * the protocol is using, so each side tells its struct xfer_slots when a
  * slot goes into use (before it is filled, posted, or credited or given
@@ -55,13 +72,29 @@
 #define NCTRL		16	/* control messages in flight per direction */
 #define CTRL_SLOT	64	/* bytes per control buffer slot */
 
-/* wr_id: what a completion belongs to in the top byte, an index below. */
+/*
+ * wr_id: what a completion belongs to in the top byte, an index below:
+ * the message for data, for control messages the control slot in the low
+ * byte and above it how many were posted before, so that no two
+ * outstanding-or-past control wr_ids are alike.
+ */
 enum wr_kind { WR_DATA = 1, WR_DATA_RECV, WR_CTRL_SEND, WR_CTRL_RECV };
 #define WR_ID(kind, idx)	(((uint64_t)(kind) << 56) | (idx))
 #define WR_KIND(id)		((unsigned int)((id) >> 56))
 #define WR_IDX(id)		((id) & ((1ULL << 56) - 1))
+#define CTRL_IDX(seq, slot)	((((seq) << 8) & ((1ULL << 56) - 1)) | (slot))
+#define CTRL_SLOT_OF(idx)	((unsigned int)((idx) & 0xff))
 
-enum ctrl_type { CTRL_WRITTEN = 1, CTRL_CONSUMED, CTRL_CREDIT };
+enum ctrl_type { CTRL_WRITTEN = 1, CTRL_CONSUMED, CTRL_CREDIT, CTRL_END };
+
+/* A timed run's end, for the responders of send and write_imm. */
+#define END_IMM		0x454e4421u	/* "END!" */
+/* A role's end while the requester has not decided it yet. */
+#define END_UNKNOWN	UINT64_MAX
+/* How long the QPs may take to flush their queues at the end. */
+#define FLUSH_TIMEOUT_S	10
+/* Duplicated completions reported one by one before going quiet. */
+#define DUP_REPORTS	10
 
 /* A control SEND, big-endian; counts are absolute so they can coalesce. */
 struct ctrl_msg {
@@ -74,6 +107,16 @@ struct ctrl_msg {
 
 /*
  * struct role - one side of the protocol on one QP
+ * @pair:     QP pair, which seeds the patterns with the message index
+ * @end:      messages of this pair: --iters, or in a timed run
+ *            END_UNKNOWN until the requester decides it
+ * @end_sent: requester of a timed run: the end went to the responder
+ * @out:      wr_id of the outstanding work request of each queue slot, 0
+ *            when free: data sends, data receives (depth each), then the
+ *            2 * NCTRL control slots
+ * @wrs, @completions, @flushed, @duplicated: work requests posted,
+ *            completions of outstanding ones (flushed: with
+ *            IBV_WC_WR_FLUSH_ERR after the run), completions of none
  * @limit:    requester: peer's credit, may post messages below it
  * @notified: requester: last count sent in WRITTEN/CONSUMED
  * @filled:   read responder: messages whose source data is in place
@@ -82,8 +125,14 @@ struct ctrl_msg {
  * @slots:    ownership of the data slots, with ODP churn that discards
  */
 struct role {
-	const char *name;
+	char name[24];
+	unsigned int pair;
 	bool requester;
+	uint64_t end;
+	bool end_sent;
+	uint64_t *out;
+	uint64_t wrs, completions, flushed, duplicated;
+	uint64_t ctrl_recvs;
 	struct xfer_ep ep;
 	struct xfer_slots *slots;
 	struct xfer_conn_info peer;
@@ -95,7 +144,10 @@ struct role {
 	bool done;
 };
 
-/* The run's shared parameters; batch is how often control messages go. */
+/*
+ * The run's shared parameters; batch is how often control messages go.
+ * @timed: the run ends at @deadline (requesters; set when traffic starts)
+ */
 static struct {
 	enum xfer_op op;
 	size_t size;
@@ -104,6 +156,9 @@ static struct {
 	uint32_t batch;
 	bool busy_poll;
 	bool slots;
+	uint32_t qps;
+	bool timed;
+	double deadline;
 } cfg;
 
 static size_t slot_off(uint64_t msg)
@@ -116,10 +171,16 @@ static void *slot_ptr(struct role *r, uint64_t msg)
 	return (char *)r->ep.data.addr + slot_off(msg);
 }
 
+/* The pattern of message @msg of @r's pair; pair 0 keeps the plain one. */
+static uint64_t pattern_id(const struct role *r, uint64_t msg)
+{
+	return msg ^ ((uint64_t)r->pair << 48);
+}
+
 /* Message @msg's slot goes into use; waits for a churn of it to end. */
 static void slot_get(struct role *r, uint64_t msg)
 {
-	if (r->slots && msg < cfg.iters)
+	if (r->slots && msg < r->end)
 		xfer_slots_acquire(r->slots, msg % cfg.depth);
 }
 
@@ -132,8 +193,15 @@ static void slot_put(struct role *r, uint64_t msg)
 
 static void verify_msg(struct role *r, uint64_t msg)
 {
+	uint64_t id = pattern_id(r, msg);
+
 	xfer_buf_cpu_begin(&r->ep.data, false);
-	r->verified_bytes += xfer_pattern_check(slot_ptr(r, msg), msg, cfg.size,
+	/* The pattern id alone would not say which pair and message. */
+	if (r->pair &&
+	    xfer_pattern_diff(slot_ptr(r, msg), id, cfg.size) != cfg.size)
+		fprintf(stderr, "rdma_xfer: %s: message %" PRIu64 " is wrong (pattern id 0x%" PRIx64 ")\n",
+			r->name, msg, id);
+	r->verified_bytes += xfer_pattern_check(slot_ptr(r, msg), id, cfg.size,
 						msg % cfg.depth);
 	xfer_buf_cpu_end(&r->ep.data, false);
 	r->verified++;
@@ -142,15 +210,74 @@ static void verify_msg(struct role *r, uint64_t msg)
 static void fill_msg(struct role *r, uint64_t msg)
 {
 	xfer_buf_cpu_begin(&r->ep.data, true);
-	xfer_pattern_fill(slot_ptr(r, msg), msg, cfg.size);
+	xfer_pattern_fill(slot_ptr(r, msg), pattern_id(r, msg), cfg.size);
 	xfer_buf_cpu_end(&r->ep.data, true);
+}
+
+/* Where a role keeps wr_id @id while it is outstanding; -1 if none. */
+static long acct_slot(uint64_t id)
+{
+	uint64_t idx = WR_IDX(id);
+
+	switch (WR_KIND(id)) {
+	case WR_DATA:
+		return (long)(idx % cfg.depth);
+	case WR_DATA_RECV:
+		return (long)(cfg.depth + idx % cfg.depth);
+	case WR_CTRL_SEND:
+	case WR_CTRL_RECV:
+		if (CTRL_SLOT_OF(idx) >= 2 * NCTRL)
+			return -1;
+		return (long)(2 * cfg.depth + CTRL_SLOT_OF(idx));
+	}
+	return -1;
+}
+
+/* The protocol never reuses a queue slot before its completion. */
+static void acct_post(struct role *r, uint64_t id)
+{
+	long i = acct_slot(id);
+
+	if (i < 0 || r->out[i])
+		xfer_die("%s: internal error: posting wr_id 0x%" PRIx64 " over outstanding 0x%" PRIx64,
+			 r->name, id, i < 0 ? 0 : r->out[i]);
+	r->out[i] = id;
+	r->wrs++;
+}
+
+/* False for a completion of no outstanding work request: counted. */
+static bool acct_complete(struct role *r, const struct ibv_wc *wc)
+{
+	long i = acct_slot(wc->wr_id);
+
+	if (i >= 0 && r->out[i] == wc->wr_id) {
+		r->out[i] = 0;
+		r->completions++;
+		return true;
+	}
+	if (r->duplicated++ < DUP_REPORTS)
+		fprintf(stderr, "rdma_xfer: %s: completion of wr_id 0x%" PRIx64 " (status %s), which is not outstanding\n",
+			r->name, (uint64_t)wc->wr_id,
+			ibv_wc_status_str(wc->status));
+	return false;
+}
+
+static uint64_t acct_outstanding(const struct role *r)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < 2 * cfg.depth + 2 * NCTRL; i++)
+		n += !!r->out[i];
+	return n;
 }
 
 static void post_send(struct role *r, struct ibv_send_wr *wr)
 {
 	struct ibv_send_wr *bad;
-	int err = ibv_post_send(r->ep.qp, wr, &bad);
+	int err;
 
+	acct_post(r, wr->wr_id);
+	err = ibv_post_send(r->ep.qp, wr, &bad);
 	if (err)
 		xfer_die_err("ibv_post_send", err);
 }
@@ -162,8 +289,10 @@ static void post_recv(struct role *r, uint64_t wr_id, struct ibv_sge *sge)
 		.sg_list = sge,
 		.num_sge = sge ? 1 : 0,
 	}, *bad;
-	int err = ibv_post_recv(r->ep.qp, &wr, &bad);
+	int err;
 
+	acct_post(r, wr_id);
+	err = ibv_post_recv(r->ep.qp, &wr, &bad);
 	if (err)
 		xfer_die_err("ibv_post_recv", err);
 }
@@ -224,7 +353,8 @@ static void post_ctrl_recv(struct role *r, unsigned int slot)
 {
 	struct ibv_sge sge = ctrl_sge(r, slot);
 
-	post_recv(r, WR_ID(WR_CTRL_RECV, slot), &sge);
+	post_recv(r, WR_ID(WR_CTRL_RECV, CTRL_IDX(r->ctrl_recvs++, slot)),
+		  &sge);
 }
 
 static bool ctrl_room(struct role *r)
@@ -243,7 +373,7 @@ static void send_ctrl(struct role *r, enum ctrl_type type, uint64_t upto)
 		.vbytes = htobe64(r->verified_bytes),
 	};
 	struct ibv_send_wr wr = {
-		.wr_id = WR_ID(WR_CTRL_SEND, slot),
+		.wr_id = WR_ID(WR_CTRL_SEND, CTRL_IDX(r->ctrl_sent, slot)),
 		.sg_list = &sge,
 		.num_sge = 1,
 		.opcode = IBV_WR_SEND,
@@ -256,6 +386,38 @@ static void send_ctrl(struct role *r, enum ctrl_type type, uint64_t upto)
 }
 
 /*
+ * Tell the responder where a timed run ends. Its receive queue holds only
+ * data receives for send and write_imm: a zero-length SEND with immediate
+ * takes the next one, after every message, so the count goes unsaid.
+ */
+static void send_end(struct role *r)
+{
+	unsigned int slot = NCTRL + r->ctrl_sent % NCTRL;
+	struct ibv_send_wr wr = {
+		.wr_id = WR_ID(WR_CTRL_SEND, CTRL_IDX(r->ctrl_sent, slot)),
+		.opcode = IBV_WR_SEND_WITH_IMM,
+		.send_flags = IBV_SEND_SIGNALED,
+		.imm_data = htonl(END_IMM),
+	};
+
+	r->end_sent = true;
+	if (cfg.op == XFER_OP_WRITE || cfg.op == XFER_OP_READ) {
+		send_ctrl(r, CTRL_END, r->end);
+		return;
+	}
+	post_send(r, &wr);
+	r->ctrl_sent++;
+}
+
+/* At the deadline a timed run ends after the messages posted so far. */
+static void decide_end(struct role *r)
+{
+	if (cfg.timed && r->end == END_UNKNOWN && r->posted &&
+	    xfer_now() >= cfg.deadline)
+		r->end = r->posted;
+}
+
+/*
  * Post what the window allows, then the control message the peer needs.
  * Control messages are sent once a batch is ready, or early when the
  * requester can go no further without the peer, so neither side waits on
@@ -265,7 +427,8 @@ static void requester_post(struct role *r)
 {
 	bool blocked;
 
-	while (r->posted < cfg.iters && r->posted < r->limit &&
+	decide_end(r);
+	while (r->posted < r->end && r->posted < r->limit &&
 	       r->posted < r->done_msgs + cfg.depth) {
 		slot_get(r, r->posted);
 		if (cfg.op != XFER_OP_READ)
@@ -274,15 +437,21 @@ static void requester_post(struct role *r)
 	}
 	if (!ctrl_room(r))
 		return;
+	/* Before any count that reaches the end, which the peer checks. */
+	if (cfg.timed && r->end != END_UNKNOWN && !r->end_sent) {
+		send_end(r);
+		if (!ctrl_room(r))
+			return;
+	}
 	blocked = r->posted == r->limit;
 	if (cfg.op == XFER_OP_WRITE && r->posted > r->notified &&
 	    (r->posted - r->notified >= cfg.batch ||
-	     r->posted == cfg.iters || blocked)) {
+	     r->posted == r->end || blocked)) {
 		send_ctrl(r, CTRL_WRITTEN, r->posted);
 		r->notified = r->posted;
 	} else if (cfg.op == XFER_OP_READ && r->done_msgs > r->notified &&
 		   (r->done_msgs - r->notified >= cfg.batch ||
-		    r->done_msgs == cfg.iters ||
+		    r->done_msgs == r->end ||
 		    (blocked && r->done_msgs == r->posted))) {
 		send_ctrl(r, CTRL_CONSUMED, r->done_msgs);
 		r->notified = r->done_msgs;
@@ -298,11 +467,11 @@ static void responder_post(struct role *r)
 		return;
 	if (cfg.op == XFER_OP_READ) {
 		lim = r->filled;
-		final = lim == cfg.iters && r->credited < cfg.iters;
+		final = lim == r->end && r->credited < r->end;
 	} else {
 		lim = r->verified + cfg.depth;
-		final = r->verified == cfg.iters &&
-			r->credited_verified < cfg.iters;
+		final = r->verified == r->end &&
+			r->credited_verified < r->end;
 	}
 	if (lim >= r->credited + cfg.batch || final) {
 		/* A credit lets the peer in; a read source is got at fill. */
@@ -319,8 +488,8 @@ static void read_refill(struct role *r, uint64_t consumed)
 {
 	uint64_t want = consumed + cfg.depth;
 
-	if (want > cfg.iters)
-		want = cfg.iters;
+	if (want > r->end)
+		want = r->end;
 	for (; r->filled < want; r->filled++) {
 		slot_get(r, r->filled);
 		fill_msg(r, r->filled);
@@ -329,7 +498,7 @@ static void read_refill(struct role *r, uint64_t consumed)
 
 static void handle_ctrl(struct role *r, const struct ibv_wc *wc)
 {
-	unsigned int slot = WR_IDX(wc->wr_id);
+	unsigned int slot = CTRL_SLOT_OF(WR_IDX(wc->wr_id));
 	struct ctrl_msg msg;
 	uint64_t upto;
 
@@ -349,8 +518,16 @@ static void handle_ctrl(struct role *r, const struct ibv_wc *wc)
 		if (upto > r->limit)
 			r->limit = upto;
 		return;
+	case CTRL_END:
+		if (r->requester || !cfg.timed || r->end != END_UNKNOWN ||
+		    upto < r->done_msgs || upto > r->credited)
+			break;
+		r->end = upto;
+		if (cfg.op == XFER_OP_READ && r->filled > upto)
+			r->filled = upto;
+		return;
 	case CTRL_WRITTEN:
-		if (r->requester || upto > cfg.iters || upto < r->done_msgs)
+		if (r->requester || upto > r->end || upto < r->done_msgs)
 			break;
 		for (; r->done_msgs < upto; r->done_msgs++) {
 			verify_msg(r, r->done_msgs);
@@ -358,7 +535,7 @@ static void handle_ctrl(struct role *r, const struct ibv_wc *wc)
 		}
 		return;
 	case CTRL_CONSUMED:
-		if (r->requester || upto > cfg.iters || upto < r->done_msgs)
+		if (r->requester || upto > r->end || upto < r->done_msgs)
 			break;
 		for (; r->done_msgs < upto; r->done_msgs++)
 			slot_put(r, r->done_msgs);
@@ -374,6 +551,12 @@ static void handle_data_recv(struct role *r, const struct ibv_wc *wc)
 {
 	uint64_t msg = r->done_msgs;
 
+	if (cfg.timed && r->end == END_UNKNOWN &&
+	    wc->opcode == IBV_WC_RECV && (wc->wc_flags & IBV_WC_WITH_IMM) &&
+	    !wc->byte_len && ntohl(wc->imm_data) == END_IMM) {
+		r->end = msg;
+		return;
+	}
 	if (cfg.op == XFER_OP_SEND) {
 		if (wc->opcode != IBV_WC_RECV || WR_IDX(wc->wr_id) != msg ||
 		    wc->byte_len != cfg.size)
@@ -389,7 +572,7 @@ static void handle_data_recv(struct role *r, const struct ibv_wc *wc)
 	verify_msg(r, msg);
 	slot_put(r, msg);
 	r->done_msgs++;
-	if (msg + cfg.depth < cfg.iters) {
+	if (msg + cfg.depth < r->end) {
 		/* A SEND's receive lets the peer in before any credit. */
 		if (cfg.op == XFER_OP_SEND)
 			slot_get(r, msg + cfg.depth);
@@ -406,9 +589,8 @@ static void handle_wc(struct role *r, const struct ibv_wc *wc)
 	};
 	unsigned int kind = WR_KIND(wc->wr_id);
 
-	if (kind < WR_DATA || kind > WR_CTRL_RECV)
-		xfer_die("%s: completion with unknown wr_id 0x%" PRIx64,
-			 r->name, (uint64_t)wc->wr_id);
+	if (!acct_complete(r, wc))
+		return;
 	if (wc->status != IBV_WC_SUCCESS)
 		xfer_die("%s: %s work completion %" PRIu64 " failed: %s (status %d, vendor error 0x%x)",
 			 r->name, what[kind], (uint64_t)WR_IDX(wc->wr_id),
@@ -419,7 +601,7 @@ static void handle_wc(struct role *r, const struct ibv_wc *wc)
 	case WR_DATA:
 		/* RC completes a send queue in order. */
 		if (WR_IDX(wc->wr_id) != r->done_msgs)
-			xfer_die("%s: completion for message %" PRIu64 ", expected %" PRIu64,
+			xfer_die("%s: completion for message %" PRIu64 ", expected %" PRIu64 " (one was lost or reordered)",
 				 r->name, (uint64_t)WR_IDX(wc->wr_id),
 				 r->done_msgs);
 		if (cfg.op == XFER_OP_READ)
@@ -447,15 +629,16 @@ static bool role_verifies(const struct role *r)
 
 static bool role_done(const struct role *r)
 {
-	if (r->ctrl_sent != r->ctrl_acked)
+	if (r->ctrl_sent != r->ctrl_acked || r->end == END_UNKNOWN)
 		return false;
 	if (r->requester)
-		return r->done_msgs == cfg.iters &&
-		       (cfg.op == XFER_OP_READ ? r->notified == cfg.iters :
-					    r->peer_verified == cfg.iters);
+		return r->done_msgs == r->end &&
+		       (!cfg.timed || r->end_sent) &&
+		       (cfg.op == XFER_OP_READ ? r->notified == r->end :
+					    r->peer_verified == r->end);
 	if (cfg.op == XFER_OP_READ)
-		return r->done_msgs == cfg.iters;
-	return r->verified == cfg.iters && r->credited_verified == cfg.iters;
+		return r->done_msgs == r->end;
+	return r->verified == r->end && r->credited_verified == r->end;
 }
 
 /* Post, reap completions, post again; returns completions handled. */
@@ -551,10 +734,13 @@ static void run(struct role **roles, int nroles, struct xfer_dev *dev,
 		if (idle > XFER_IDLE_TIMEOUT_S) {
 			for (i = 0; i < nroles; i++)
 				fprintf(stderr,
-					"rdma_xfer: %s: posted %" PRIu64 " done %" PRIu64 " verified %" PRIu64 " of %" PRIu64 "\n",
+					"rdma_xfer: %s: posted %" PRIu64 " done %" PRIu64 " verified %" PRIu64 " end %" PRId64 " wrs %" PRIu64 " completions %" PRIu64 " duplicated %" PRIu64 "\n",
 					roles[i]->name, roles[i]->posted,
 					roles[i]->done_msgs, roles[i]->verified,
-					cfg.iters);
+					roles[i]->end == END_UNKNOWN ? -1 :
+					(int64_t)roles[i]->end, roles[i]->wrs,
+					roles[i]->completions,
+					roles[i]->duplicated);
 			xfer_die("no completion for %d s", XFER_IDLE_TIMEOUT_S);
 		}
 		/*
@@ -579,20 +765,30 @@ static void run(struct role **roles, int nroles, struct xfer_dev *dev,
 			   (int)((XFER_IDLE_TIMEOUT_S - idle) * 1000) + 1);
 	}
 }
-
 /*
  * Receives go up before the QP leaves INIT so nothing can arrive to an
  * empty queue. The responder's receive queue holds only one kind of WQE per
  * op, since a SEND or write_imm consumes whichever receive is first.
  */
 static void role_init(struct role *r, struct xfer_dev *dev,
-		      const struct buf_ops *mem, bool requester)
+		      const struct buf_ops *mem, bool requester,
+		      unsigned int pair)
 {
-	uint64_t first = cfg.iters < cfg.depth ? cfg.iters : cfg.depth;
+	const char *what = requester ? "requester" : "responder";
+	uint64_t first;
 
 	memset(r, 0, sizeof(*r));
 	r->requester = requester;
-	r->name = requester ? "requester" : "responder";
+	r->pair = pair;
+	r->end = cfg.timed ? END_UNKNOWN : cfg.iters;
+	first = r->end < cfg.depth ? r->end : cfg.depth;
+	if (cfg.qps > 1)
+		snprintf(r->name, sizeof(r->name), "%s %u", what, pair);
+	else
+		snprintf(r->name, sizeof(r->name), "%s", what);
+	r->out = calloc(2 * cfg.depth + 2 * NCTRL, sizeof(*r->out));
+	if (!r->out)
+		xfer_die_err("calloc", ENOMEM);
 	xfer_ep_create(&r->ep, dev, mem, (size_t)cfg.depth * cfg.size,
 		       2 * NCTRL * CTRL_SLOT, cfg.depth + NCTRL, cfg.depth);
 	if (cfg.slots)
@@ -616,15 +812,87 @@ static void role_init(struct role *r, struct xfer_dev *dev,
 	}
 }
 
+static void role_destroy(struct role *r)
+{
+	xfer_ep_destroy(&r->ep);
+	xfer_slots_free(r->slots);
+	free(r->out);
+}
+
 static void set_cfg(const struct xfer_params *p, const struct xfer_opts *o)
 {
 	cfg.op = p->op;
 	cfg.size = p->size;
 	cfg.iters = p->iters;
+	cfg.qps = p->qps;
+	cfg.timed = p->seconds;
 	cfg.depth = p->depth;
 	cfg.batch = p->depth / 4 ? p->depth / 4 : 1;
 	cfg.busy_poll = o->busy_poll;
-	cfg.slots = o->madvise_us || o->remap_us;
+	cfg.slots = xfer_churn_on(o->madvise_us) || xfer_churn_on(o->remap_us);
+}
+
+/*
+ * After the run: move every QP to the error state, which flushes what is
+ * still queued (the receives posted ahead), and take those completions.
+ * A timed run may also see a credit that its requester, done, no longer
+ * waited for complete successfully; any other status is an error, counted
+ * in @failed. Whatever is outstanding after FLUSH_TIMEOUT_S never
+ * completed; a last look after everything did catches a completion that
+ * comes twice. Returns the work requests lost.
+ */
+static uint64_t flush_roles(struct role *roles, int nroles, uint64_t *failed)
+{
+	struct ibv_qp_attr attr = { .qp_state = IBV_QPS_ERR };
+	double deadline = xfer_now() + FLUSH_TIMEOUT_S;
+	struct ibv_wc wc[16];
+	uint64_t left;
+	int i, k, n, polled, err;
+	bool last = false;
+
+	for (i = 0; i < nroles; i++) {
+		err = ibv_modify_qp(roles[i].ep.qp, &attr, IBV_QP_STATE);
+		if (err)
+			xfer_die_err("ibv_modify_qp(ERR)", err);
+	}
+	for (;;) {
+		left = 0;
+		polled = 0;
+		for (i = 0; i < nroles; i++) {
+			struct role *r = &roles[i];
+
+			n = ibv_poll_cq(r->ep.cq, ARRAY_SIZE(wc), wc);
+			if (n < 0)
+				xfer_die_err("ibv_poll_cq", errno);
+			for (k = 0; k < n; k++) {
+				if (!acct_complete(r, &wc[k]))
+					continue;
+				if (wc[k].status == IBV_WC_WR_FLUSH_ERR) {
+					r->flushed++;
+				} else if (wc[k].status != IBV_WC_SUCCESS) {
+					(*failed)++;
+					fprintf(stderr, "rdma_xfer: %s: wr_id 0x%" PRIx64 " completed after the run with status %s\n",
+						r->name, (uint64_t)wc[k].wr_id,
+						ibv_wc_status_str(wc[k].status));
+				}
+			}
+			polled += n;
+			left += acct_outstanding(r);
+		}
+		if (polled)
+			continue;
+		if (last || (left && xfer_now() > deadline))
+			break;
+		if (!left)
+			last = true;
+		usleep(left ? 1000 : 20000);
+	}
+	for (i = 0; left && i < nroles; i++)
+		for (uint32_t s = 0; s < 2 * cfg.depth + 2 * NCTRL; s++)
+			if (roles[i].out[s])
+				fprintf(stderr, "rdma_xfer: %s: wr_id 0x%" PRIx64 " never completed\n",
+					roles[i].name, roles[i].out[s]);
+	return left;
 }
 
 /*
@@ -687,9 +955,11 @@ static void odp_report_start(struct mem_report *m, const struct xfer_opts *o,
 		[XFER_CHURN_REMAP] = o->remap_us,
 		[XFER_CHURN_FORK] = o->fork_us,
 	};
-	struct xfer_slots *slots[2];
+	struct xfer_slots **slots = calloc(nroles, sizeof(*slots));
 	int n;
 
+	if (!slots)
+		xfer_die_err("calloc", ENOMEM);
 	m->odp = read_odp_counters(dev, &m->odp_faults, &m->odp_inval,
 				   &m->odp_prefetches);
 	m->prefetch = o->prefetch;
@@ -699,17 +969,18 @@ static void odp_report_start(struct mem_report *m, const struct xfer_opts *o,
 		slots[i] = roles[i].slots;
 	/* fork keeps every byte: it needs no slots lent to it. */
 	for (size_t k = 0; k < ARRAY_SIZE(period); k++) {
-		if (!period[k])
+		if (!xfer_churn_on(period[k]))
 			continue;
 		n = k == XFER_CHURN_FORK ? 0 : nroles;
 		m->odp_churn[k] = xfer_odp_churn_start(k, period[k], slots, n);
 	}
+	free(slots);
 }
 
 static void report_start(struct mem_report *m, const struct xfer_opts *o,
 			 struct role *roles, int nroles, struct xfer_dev *dev)
 {
-	int fds[2];
+	int *fds;
 
 	memset(m, 0, sizeof(*m));
 	if (o->mem->odp) {
@@ -720,13 +991,17 @@ static void report_start(struct mem_report *m, const struct xfer_opts *o,
 		return;
 	m->dte = xfer_dmabuf_src_is_dte(o->mem->src);
 	m->counters = read_counters(dev, &m->inval, &m->refaults);
+	fds = calloc(nroles, sizeof(*fds));
+	if (!fds)
+		xfer_die_err("calloc", ENOMEM);
 	for (int i = 0; i < nroles; i++)
 		fds[i] = roles[i].ep.data.fd;
-	if (o->move_us)
+	if (xfer_churn_on(o->move_us))
 		m->move = xfer_churn_start(DTE_IOC_MOVE, o->move_us, fds, nroles);
-	if (o->evict_us)
+	if (xfer_churn_on(o->evict_us))
 		m->evict = xfer_churn_start(DTE_IOC_EVICT, o->evict_us, fds,
 					    nroles);
+	free(fds);
 }
 
 static size_t odp_report_end(struct mem_report *m, struct xfer_dev *dev,
@@ -758,13 +1033,15 @@ static size_t odp_report_end(struct mem_report *m, struct xfer_dev *dev,
 /*
  * Fills @extra for the summary line. Returns the pins the exporter counts
  * on the still registered buffers: rxe imports dynamically and must hold
- * none.
+ * none. Every move, eviction and restore (of an evicted buffer, by
+ * whoever touched it next) adds one to a buffer's generation.
  */
 static uint64_t report_end(struct mem_report *m, struct role *roles,
 			   int nroles, struct xfer_dev *dev, char *extra,
 			   size_t size)
 {
-	uint64_t moves = 0, evictions = 0, pins = 0, inval, refaults;
+	uint64_t moves = 0, evictions = 0, restores = 0, pins = 0;
+	uint64_t inval, refaults;
 	struct dte_stats st;
 	size_t n = 0;
 	int err;
@@ -783,11 +1060,12 @@ static uint64_t report_end(struct mem_report *m, struct role *roles,
 				xfer_die_err("DTE_IOC_STATS", err);
 			moves += st.moves;
 			evictions += st.evictions;
+			restores += st.generation - st.moves - st.evictions;
 			pins += st.pins;
 		}
 		n += snprintf(extra + n, size - n,
-			      " moves=%" PRIu64 " evictions=%" PRIu64 " pins=%" PRIu64,
-			      moves, evictions, pins);
+			      " moves=%" PRIu64 " evictions=%" PRIu64 " restores=%" PRIu64 " pins=%" PRIu64,
+			      moves, evictions, restores, pins);
 	}
 	if (m->counters && read_counters(dev, &inval, &refaults))
 		snprintf(extra + n, size - n,
@@ -807,18 +1085,73 @@ static void end_barrier(int sock)
 			 (unsigned char)c);
 }
 
+/* Both roles of every pair in one process, two QPs each. */
+static void setup_loopback(struct role *roles, struct xfer_dev *dev,
+			   const struct xfer_opts *o)
+{
+	for (unsigned int q = 0; q < cfg.qps; q++) {
+		struct role *req = &roles[2 * q], *resp = &roles[2 * q + 1];
+
+		role_init(req, dev, o->mem, true, q);
+		role_init(resp, dev, o->mem, false, q);
+		xfer_ep_info(&resp->ep, &req->peer);
+		xfer_ep_info(&req->ep, &resp->peer);
+		xfer_ep_connect(&req->ep, &req->peer, o->p.mtu, cfg.depth);
+		xfer_ep_connect(&resp->ep, &resp->peer, o->p.mtu, cfg.depth);
+	}
+}
+
+/* The client's endpoints came after its hello; ours go back in order. */
+static void setup_server(struct role *roles, struct xfer_dev *dev,
+			 const struct xfer_opts *o, int sock)
+{
+	struct xfer_conn_info info;
+
+	for (unsigned int q = 0; q < cfg.qps; q++) {
+		role_init(&roles[q], dev, o->mem, false, q);
+		xfer_recv_info(sock, &roles[q].peer);
+	}
+	for (unsigned int q = 0; q < cfg.qps; q++) {
+		xfer_ep_connect(&roles[q].ep, &roles[q].peer, o->p.mtu,
+				cfg.depth);
+		xfer_ep_info(&roles[q].ep, &info);
+		xfer_send_info(sock, &info);
+	}
+}
+
+static int setup_client(struct role *roles, struct xfer_dev *dev,
+			const struct xfer_opts *o)
+{
+	struct xfer_conn_info info;
+	int sock;
+
+	for (unsigned int q = 0; q < cfg.qps; q++)
+		role_init(&roles[q], dev, o->mem, true, q);
+	sock = xfer_tcp_connect(o->host, o->port);
+	xfer_send_hello(sock, &o->p);
+	for (unsigned int q = 0; q < cfg.qps; q++) {
+		xfer_ep_info(&roles[q].ep, &info);
+		xfer_send_info(sock, &info);
+	}
+	for (unsigned int q = 0; q < cfg.qps; q++) {
+		xfer_recv_info(sock, &roles[q].peer);
+		xfer_ep_connect(&roles[q].ep, &roles[q].peer, o->p.mtu,
+				cfg.depth);
+	}
+	return sock;
+}
+
 int main(int argc, char **argv)
 {
-	struct role roles[2], *rp[2] = { &roles[0], &roles[1] };
-	struct role *r;
-	struct xfer_conn_info info;
+	struct role *roles, **rp;
 	struct xfer_dev dev;
 	struct xfer_opts o;
 	struct mem_report mem;
-	int nroles = 1, sock = -1;
+	int nroles, stride, sock = -1;
+	uint64_t pins, lost, failed = 0, msgs = 0, bytes = 0, verified = 0;
+	uint64_t wrs = 0, completions = 0, flushed = 0, duplicated = 0;
 	double t0, secs;
 	char extra[256];
-	uint64_t pins;
 
 	xfer_parse_opts(argc, argv, &o);
 	srand48(getpid() ^ (long)time(NULL));
@@ -826,48 +1159,43 @@ int main(int argc, char **argv)
 
 	if (o.mode == XFER_SERVER) {
 		sock = xfer_tcp_accept(o.port);
-		xfer_recv_hello(sock, &o.p, &roles[0].peer);
+		xfer_recv_hello(sock, &o.p);
 		xfer_check_params(&o.p);
 		xfer_check_slot_churn(&o, &o.p, false);
-		info = roles[0].peer;
 	}
 	set_cfg(&o.p, &o);
 	if (cfg.size > dev.port_attr.max_msg_sz)
 		xfer_die("--size %zu exceeds the maximum message size %u of %s",
 			 cfg.size, dev.port_attr.max_msg_sz, dev.name);
-	xfer_info("%s: op=%s size=%zu iters=%" PRIu64 " depth=%u mtu=%d mem=%s",
-		  xfer_mode_names[o.mode], xfer_op_names[cfg.op], cfg.size, cfg.iters,
-		  cfg.depth, xfer_mtu_bytes(o.p.mtu), o.mem->name);
+	xfer_info("%s: op=%s size=%zu iters=%" PRIu64 " seconds=%u qps=%u depth=%u mtu=%d mem=%s",
+		  xfer_mode_names[o.mode], xfer_op_names[cfg.op], cfg.size,
+		  cfg.iters, o.p.seconds, cfg.qps, cfg.depth,
+		  xfer_mtu_bytes(o.p.mtu), o.mem->name);
 
+	/* In loopback, pair q is roles 2q (requester) and 2q + 1. */
+	stride = o.mode == XFER_LOOPBACK ? 2 : 1;
+	nroles = stride * cfg.qps;
+	roles = calloc(nroles, sizeof(*roles));
+	rp = calloc(nroles, sizeof(*rp));
+	if (!roles || !rp)
+		xfer_die_err("calloc", ENOMEM);
+	for (int i = 0; i < nroles; i++)
+		rp[i] = &roles[i];
 	switch (o.mode) {
 	case XFER_LOOPBACK:
-		role_init(&roles[0], &dev, o.mem, true);
-		role_init(&roles[1], &dev, o.mem, false);
-		xfer_ep_info(&roles[1].ep, &roles[0].peer);
-		xfer_ep_info(&roles[0].ep, &roles[1].peer);
-		xfer_ep_connect(&roles[0].ep, &roles[0].peer, o.p.mtu, cfg.depth);
-		xfer_ep_connect(&roles[1].ep, &roles[1].peer, o.p.mtu, cfg.depth);
-		nroles = 2;
+		setup_loopback(roles, &dev, &o);
 		break;
 	case XFER_SERVER:
-		role_init(&roles[0], &dev, o.mem, false);
-		roles[0].peer = info;
-		xfer_ep_connect(&roles[0].ep, &info, o.p.mtu, cfg.depth);
-		xfer_ep_info(&roles[0].ep, &info);
-		xfer_send_info(sock, &info);
+		setup_server(roles, &dev, &o, sock);
 		break;
 	case XFER_CLIENT:
-		role_init(&roles[0], &dev, o.mem, true);
-		sock = xfer_tcp_connect(o.host, o.port);
-		xfer_ep_info(&roles[0].ep, &info);
-		xfer_send_hello(sock, &o.p, &info);
-		xfer_recv_info(sock, &roles[0].peer);
-		xfer_ep_connect(&roles[0].ep, &roles[0].peer, o.p.mtu, cfg.depth);
+		sock = setup_client(roles, &dev, &o);
 		break;
 	}
 
 	report_start(&mem, &o, roles, nroles, &dev);
 	t0 = xfer_now();
+	cfg.deadline = t0 + o.p.seconds;
 	run(rp, nroles, &dev, sock);
 	secs = xfer_now() - t0;
 	pins = report_end(&mem, roles, nroles, &dev, extra, sizeof(extra));
@@ -875,27 +1203,51 @@ int main(int argc, char **argv)
 		end_barrier(sock);
 		close(sock);
 	}
+	/* Only once both sides are done: the peer may still need our ACKs. */
+	lost = flush_roles(roles, nroles, &failed);
 
 	/*
 	 * bytes is what this side moved or received; verified is what the
 	 * checking side counted, this one or, via its last control message,
-	 * the peer. In loopback the requester's view stands for both.
+	 * the peer. In loopback the requesters' view stands for both.
 	 */
-	r = &roles[0];
-	printf("rdma_xfer: op=%s size=%zu iters=%" PRIu64 " depth=%u mode=%s bytes=%" PRIu64 " verified=%" PRIu64 " seconds=%.3f MB/s=%.1f%s\n",
-	       xfer_op_names[cfg.op], cfg.size, cfg.iters, cfg.depth,
-	       xfer_mode_names[o.mode], r->done_msgs * cfg.size,
-	       role_verifies(r) ? r->verified_bytes : r->peer_vbytes,
-	       secs, r->done_msgs * cfg.size / secs / 1e6, extra);
+	for (int i = 0; i < nroles; i++) {
+		struct role *r = &roles[i];
+
+		wrs += r->wrs;
+		completions += r->completions;
+		flushed += r->flushed;
+		duplicated += r->duplicated;
+		if (i % stride)
+			continue;
+		msgs += r->end;
+		bytes += r->done_msgs * cfg.size;
+		verified += role_verifies(r) ? r->verified_bytes :
+					       r->peer_vbytes;
+	}
+	printf("rdma_xfer: op=%s size=%zu iters=%" PRIu64 " depth=%u qps=%u mode=%s bytes=%" PRIu64 " verified=%" PRIu64 " seconds=%.3f MB/s=%.1f wrs=%" PRIu64 " completions=%" PRIu64 " flushed=%" PRIu64 " lost=%" PRIu64 " duplicated=%" PRIu64 "%s\n",
+	       xfer_op_names[cfg.op], cfg.size, msgs, cfg.depth, cfg.qps,
+	       xfer_mode_names[o.mode], bytes, verified, secs,
+	       bytes / secs / 1e6, wrs, completions, flushed, lost,
+	       duplicated, extra);
 	fflush(stdout);
 	if (pins)
 		xfer_die("the exporter counts %" PRIu64 " pins on the registered buffers; a dynamic importer must hold none",
 			 pins);
+	if (lost || duplicated)
+		xfer_die("%" PRIu64 " work requests never completed and %" PRIu64 " completions were of none outstanding",
+			 lost, duplicated);
+	if (failed)
+		xfer_die("%" PRIu64 " work requests failed after the run",
+			 failed);
+	if (wrs != completions)
+		xfer_die("internal error: %" PRIu64 " work requests, %" PRIu64 " completions",
+			 wrs, completions);
 
-	for (int i = 0; i < nroles; i++) {
-		xfer_ep_destroy(&roles[i].ep);
-		xfer_slots_free(roles[i].slots);
-	}
+	for (int i = 0; i < nroles; i++)
+		role_destroy(&roles[i]);
+	free(rp);
+	free(roles);
 	xfer_dev_close(&dev);
 	return 0;
 }

@@ -45,8 +45,15 @@
 #define XFER_MAX_SIZE		(1ULL << 30)
 #define XFER_MAX_DEPTH		1024
 #define XFER_MAX_ITERS		UINT32_MAX
-/* Longest period of any --*-every-us churn option: one minute. */
+/* Most QP pairs of one run, and the longest timed run: a day. */
+#define XFER_MAX_QPS		64
+#define XFER_MAX_SECONDS	86400
+/*
+ * Longest period of any --*-every-us churn option: one minute. A period
+ * of 0 churns back to back; XFER_CHURN_OFF means no churn of that kind.
+ */
 #define XFER_MAX_CHURN_US	60000000ULL
+#define XFER_CHURN_OFF		UINT64_MAX
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
@@ -175,11 +182,18 @@ struct xfer_ep {
 	uint8_t timeout;
 };
 
-/* Parameters of a run that both sides of a two-node run must share. */
+/*
+ * Parameters of a run that both sides of a two-node run must share.
+ * @iters: messages per QP pair, 0 in a timed run
+ * @qps:   QP pairs, each with data buffers of its own
+ * @seconds: a timed run: the requester posts until then, 0 otherwise
+ */
 struct xfer_params {
 	uint32_t op;
 	uint32_t depth;
 	uint32_t mtu;		/* enum ibv_mtu */
+	uint32_t qps;
+	uint32_t seconds;
 	uint64_t size;
 	uint64_t iters;
 };
@@ -197,8 +211,9 @@ enum xfer_mode { XFER_LOOPBACK, XFER_SERVER, XFER_CLIENT };
 extern const char *const xfer_mode_names[];
 
 /*
- * @move_us, @evict_us: churn periods of the test exporter, 0 for none.
+ * @move_us, @evict_us: churn periods of the test exporter.
  * @madvise_us, @remap_us, @fork_us: churn periods of ODP memory.
+ * Every period is XFER_CHURN_OFF for none, 0 for back to back.
  * @prefetch: prefetch ODP data buffers for writing before traffic.
  */
 struct xfer_opts {
@@ -217,6 +232,11 @@ struct xfer_opts {
 	bool busy_poll;
 	bool prefetch;
 };
+
+static inline bool xfer_churn_on(uint64_t period_us)
+{
+	return period_us != XFER_CHURN_OFF;
+}
 
 /* Exits 2 on any bad argument, 0 after --help. */
 void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o);
@@ -255,10 +275,12 @@ int xfer_tcp_accept(const char *port);
 int xfer_tcp_connect(const char *host, const char *port);
 void xfer_tcp_send(int fd, const void *buf, size_t len);
 void xfer_tcp_recv(int fd, void *buf, size_t len, const char *what);
-void xfer_send_hello(int fd, const struct xfer_params *p,
-		     const struct xfer_conn_info *info);
-void xfer_recv_hello(int fd, struct xfer_params *p,
-		     struct xfer_conn_info *info);
+/*
+ * Two-node rendezvous: the client sends its parameters, then both sides
+ * send the information of their p->qps endpoints, in pair order.
+ */
+void xfer_send_hello(int fd, const struct xfer_params *p);
+void xfer_recv_hello(int fd, struct xfer_params *p);
 void xfer_send_info(int fd, const struct xfer_conn_info *info);
 void xfer_recv_info(int fd, struct xfer_conn_info *info);
 
@@ -317,7 +339,10 @@ int xfer_hw_counter(const char *dev, const char *name, uint64_t *val);
  * COW-protect ODP memory, from a thread.
  */
 struct xfer_churn;
-/* @cmd is DTE_IOC_MOVE or DTE_IOC_EVICT; takes turns over @fds. */
+/*
+ * @cmd is DTE_IOC_MOVE or DTE_IOC_EVICT; takes turns over @fds (copied).
+ * A @period_us of 0 issues requests back to back.
+ */
 struct xfer_churn *xfer_churn_start(unsigned long cmd, uint64_t period_us,
 				    const int *fds, int nfds);
 /* Stop and free; exits 1 if any request failed. Returns requests made. */
@@ -349,7 +374,7 @@ enum xfer_odp_churn {
 	XFER_CHURN_REMAP,	/* munmap + mmap at the same address */
 	XFER_CHURN_FORK,	/* fork a child that exits at once */
 };
-/* Takes turns over @slots; fork needs no slots (@n may be 0). */
+/* Takes turns over @slots (copied); fork needs no slots (@n may be 0). */
 struct xfer_churn *xfer_odp_churn_start(enum xfer_odp_churn kind,
 					uint64_t period_us,
 					struct xfer_slots *const *slots, int n);

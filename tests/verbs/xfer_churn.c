@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,8 +65,9 @@ struct xfer_churn {
 	int kind;
 	unsigned long cmd;
 	struct timespec period;
-	int fds[2];
-	struct xfer_slots *slots[2];
+	bool back_to_back;
+	int *fds;
+	struct xfer_slots **slots;
 	int n;
 	atomic_bool stop;
 	/* Written by the thread, read after the join. */
@@ -273,7 +275,14 @@ static void *churn_thread(void *arg)
 	bool ok;
 
 	for (uint64_t i = 0; !atomic_load(&c->stop); i++) {
-		nanosleep(&c->period, NULL);
+		/*
+		 * Back to back still yields: on a guest with one CPU the
+		 * transfer must get its turn, or nothing would be churned.
+		 */
+		if (c->back_to_back)
+			sched_yield();
+		else
+			nanosleep(&c->period, NULL);
 		if (atomic_load(&c->stop))
 			break;
 		ok = c->kind < 0 ? dte_churn_once(c, i) : odp_churn_once(c, i);
@@ -288,12 +297,17 @@ static struct xfer_churn *churn_new(uint64_t period_us, int n)
 {
 	struct xfer_churn *c = calloc(1, sizeof(*c));
 
+	if (n < 0)
+		xfer_die("churn over %d buffers is not supported", n);
 	if (!c)
 		xfer_die_err("calloc", ENOMEM);
-	if (n < 0 || n > (int)ARRAY_SIZE(c->fds))
-		xfer_die("churn over %d buffers is not supported", n);
+	c->fds = calloc(n + 1, sizeof(*c->fds));
+	c->slots = calloc(n + 1, sizeof(*c->slots));
+	if (!c->fds || !c->slots)
+		xfer_die_err("calloc", ENOMEM);
 	c->period.tv_sec = period_us / 1000000;
 	c->period.tv_nsec = (long)(period_us % 1000000) * 1000;
+	c->back_to_back = !period_us;
 	c->n = n;
 	atomic_init(&c->stop, false);
 	return c;
@@ -350,6 +364,8 @@ uint64_t xfer_churn_stop(struct xfer_churn *c)
 		xfer_die("%s failed after %" PRIu64 " requests: %s",
 			 c->failed, c->done, strerror(c->err));
 	done = c->done;
+	free(c->fds);
+	free(c->slots);
 	free(c);
 	return done;
 }

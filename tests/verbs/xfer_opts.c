@@ -27,12 +27,20 @@ static void usage(FILE *f)
 "       rdma_xfer [options] --server        two-node, responder side\n"
 "       rdma_xfer [options] --client HOST   two-node, requester side\n"
 "\n"
-"Moves --iters messages over RC QPs, verifies every byte of every message\n"
-"and prints one summary line on stdout:\n"
-"  rdma_xfer: op=OP size=N iters=N depth=N mode=MODE bytes=N verified=N seconds=S MB/s=R\n"
-"followed, for test exporter memory, by \" moves=N evictions=N pins=N\" (pins\n"
+"Moves --iters messages (or as many as --seconds allow) over each of --qps\n"
+"RC QP pairs, verifies every byte of every message and prints one summary\n"
+"line on stdout:\n"
+"  rdma_xfer: op=OP size=N iters=N depth=N qps=N mode=MODE bytes=N verified=N\n"
+"  seconds=S MB/s=R wrs=N completions=N flushed=N lost=N duplicated=N\n"
+"where iters, bytes and verified add up all QP pairs, and wrs counts the\n"
+"work requests this side posted, each of which must complete exactly once:\n"
+"the receives still queued at the end complete as flushed once the QPs\n"
+"are moved to the error state; lost counts those that never completed,\n"
+"duplicated the completions of no outstanding work request (either fails\n"
+"the run). Then, for test exporter memory, \" moves=N evictions=N\n"
+"restores=N pins=N\" (restores of evicted buffers by any access; pins\n"
 "counted before deregistration), and for any dma-buf memory, where the\n"
-"device has the counters, by \" invalidations=N refaults=N\" (rxe's counts\n"
+"device has the counters, \" invalidations=N refaults=N\" (rxe's counts\n"
 "during the run). ODP memory adds the churn issued (\" madvises=N remaps=N\n"
 "forks=N\", those in use) and rxe's \" odp_faults=N odp_invalidations=N\"\n"
 "during the run, and \" odp_prefetches=N\" with --prefetch.\n"
@@ -40,7 +48,10 @@ static void usage(FILE *f)
 "  -d, --dev NAME        RDMA device (default: the first one)\n"
 "      --op OP           write|write_imm|read|send (default write)\n"
 "  -s, --size BYTES      message size, K/M suffix allowed, max 1G (default 65536)\n"
-"  -n, --iters N         messages to transfer (default 1000)\n"
+"  -n, --iters N         messages per QP pair (default 1000)\n"
+"      --seconds S       post messages for S seconds instead, 1..%d\n"
+"      --qps N           QP pairs, each with buffers of its own, 1..%d\n"
+"                        (default 1); one thread serves them all\n"
 "  -t, --depth N         outstanding messages and buffer slots, 1..%d (default 16)\n"
 "  -x, --gid-index N     local GID index (default 1: RoCEv2 IPv4 on rxe)\n"
 "  -m, --mtu N           path MTU 256|512|1024|2048|4096 (default 1024)\n"
@@ -55,7 +66,9 @@ static void usage(FILE *f)
 "      --close-fd        close the registered dma-buf fd right after\n"
 "                        registration (a duplicate serves CPU access)\n"
 "      --move-every-us N move the data buffers every N microseconds during\n"
-"                        the run, taking turns (dte, dte-iomem)\n"
+"                        the run, taking turns (dte, dte-iomem); 0 moves\n"
+"                        back to back (a buffer once its last copy is done),\n"
+"                        as 0 churns back to back for every --*-every-us\n"
 "      --evict-every-us N  the same with evictions\n"
 "      --madvise-every-us N  MADV_DONTNEED a data slot that is not in use\n"
 "                        every N microseconds during the run (odp,\n"
@@ -68,7 +81,8 @@ static void usage(FILE *f)
 "      --prefetch        ibv_advise_mr(PREFETCH_WRITE, FLUSH) over the data\n"
 "                        buffers before traffic (odp, odp-implicit)\n"
 "      --server          wait for a client; it sends --op/--size/--iters/\n"
-"                        --depth/--mtu, the server's own values are ignored\n"
+"                        --seconds/--qps/--depth/--mtu, the server's own\n"
+"                        values are ignored; churn options are each side's\n"
 "      --client HOST     connect to a server\n"
 "  -p, --port P          TCP port for two-node mode (default 18515)\n"
 "      --busy-poll       spin on the CQs instead of sleeping on CQ events\n"
@@ -78,7 +92,8 @@ static void usage(FILE *f)
 "Exit status: 0 all data verified, 1 run-time failure (verbs error, failed\n"
 "completion, data mismatch, timeout, a test exporter buffer pinned while\n"
 "registered), 2 bad arguments.\n",
-		XFER_MAX_DEPTH, xfer_buf_ops_names());
+		XFER_MAX_SECONDS, XFER_MAX_QPS, XFER_MAX_DEPTH,
+		xfer_buf_ops_names());
 }
 
 /* Parse a decimal count with an optional K/M/G (binary) suffix. */
@@ -152,13 +167,16 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 	enum {
 		OPT_OP = 256, OPT_SERVER, OPT_CLIENT, OPT_MEM, OPT_BUSY,
 		OPT_DMABUF_OFFSET, OPT_CLOSE_FD, OPT_MOVE, OPT_EVICT,
-		OPT_MADVISE, OPT_REMAP, OPT_FORK, OPT_PREFETCH,
+		OPT_MADVISE, OPT_REMAP, OPT_FORK, OPT_PREFETCH, OPT_SECONDS,
+		OPT_QPS,
 	};
 	static const struct option longopts[] = {
 		{ "dev", required_argument, NULL, 'd' },
 		{ "op", required_argument, NULL, OPT_OP },
 		{ "size", required_argument, NULL, 's' },
 		{ "iters", required_argument, NULL, 'n' },
+		{ "seconds", required_argument, NULL, OPT_SECONDS },
+		{ "qps", required_argument, NULL, OPT_QPS },
 		{ "depth", required_argument, NULL, 't' },
 		{ "gid-index", required_argument, NULL, 'x' },
 		{ "mtu", required_argument, NULL, 'm' },
@@ -179,7 +197,7 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool server = false, offset = false;
+	bool server = false, offset = false, iters = false;
 	int c;
 
 	*o = (struct xfer_opts){
@@ -192,7 +210,13 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 			.iters = 1000,
 			.depth = 16,
 			.mtu = IBV_MTU_1024,
+			.qps = 1,
 		},
+		.move_us = XFER_CHURN_OFF,
+		.evict_us = XFER_CHURN_OFF,
+		.madvise_us = XFER_CHURN_OFF,
+		.remap_us = XFER_CHURN_OFF,
+		.fork_us = XFER_CHURN_OFF,
 	};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":d:s:n:t:x:m:p:qh", longopts,
@@ -210,6 +234,15 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 		case 'n':
 			o->p.iters = parse_num("--iters", optarg, false, 1,
 					       XFER_MAX_ITERS);
+			iters = true;
+			break;
+		case OPT_SECONDS:
+			o->p.seconds = parse_num("--seconds", optarg, false, 1,
+						 XFER_MAX_SECONDS);
+			break;
+		case OPT_QPS:
+			o->p.qps = parse_num("--qps", optarg, false, 1,
+					     XFER_MAX_QPS);
 			break;
 		case 't':
 			o->p.depth = parse_num("--depth", optarg, false, 1,
@@ -239,23 +272,23 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 			break;
 		case OPT_MOVE:
 			o->move_us = parse_num("--move-every-us", optarg, false,
-					       1, XFER_MAX_CHURN_US);
+					       0, XFER_MAX_CHURN_US);
 			break;
 		case OPT_EVICT:
 			o->evict_us = parse_num("--evict-every-us", optarg,
-						false, 1, XFER_MAX_CHURN_US);
+						false, 0, XFER_MAX_CHURN_US);
 			break;
 		case OPT_MADVISE:
 			o->madvise_us = parse_num("--madvise-every-us", optarg,
-						  false, 1, XFER_MAX_CHURN_US);
+						  false, 0, XFER_MAX_CHURN_US);
 			break;
 		case OPT_REMAP:
 			o->remap_us = parse_num("--remap-every-us", optarg,
-						false, 1, XFER_MAX_CHURN_US);
+						false, 0, XFER_MAX_CHURN_US);
 			break;
 		case OPT_FORK:
 			o->fork_us = parse_num("--fork-every-us", optarg,
-					       false, 1, XFER_MAX_CHURN_US);
+					       false, 0, XFER_MAX_CHURN_US);
 			break;
 		case OPT_PREFETCH:
 			o->prefetch = true;
@@ -291,20 +324,27 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 		xfer_die_usage("unexpected argument '%s'", argv[optind]);
 	if (server && o->host)
 		xfer_die_usage("--server and --client exclude each other");
+	if (iters && o->p.seconds)
+		xfer_die_usage("--iters and --seconds exclude each other");
+	if (o->p.seconds)
+		o->p.iters = 0;
 	o->mode = server ? XFER_SERVER : o->host ? XFER_CLIENT : XFER_LOOPBACK;
 	if ((offset || xfer_dmabuf_cfg.close_fd) && o->mem->src < 0)
 		xfer_die_usage("%s needs dma-buf memory (--mem %s)",
 			       offset ? "--dmabuf-offset" : "--close-fd",
 			       xfer_buf_ops_names());
-	if ((o->move_us || o->evict_us) && !xfer_dmabuf_src_is_dte(o->mem->src))
+	if ((xfer_churn_on(o->move_us) || xfer_churn_on(o->evict_us)) &&
+	    !xfer_dmabuf_src_is_dte(o->mem->src))
 		xfer_die_usage("%s needs test exporter memory (--mem dte or dte-iomem)",
-			       o->move_us ? "--move-every-us" : "--evict-every-us");
-	if ((o->madvise_us || o->remap_us || o->fork_us || o->prefetch) &&
-	    !o->mem->odp)
+			       xfer_churn_on(o->move_us) ? "--move-every-us" :
+			       "--evict-every-us");
+	if ((xfer_churn_on(o->madvise_us) || xfer_churn_on(o->remap_us) ||
+	     xfer_churn_on(o->fork_us) || o->prefetch) && !o->mem->odp)
 		xfer_die_usage("%s needs ODP memory (--mem odp or odp-implicit)",
-			       o->madvise_us ? "--madvise-every-us" :
-			       o->remap_us ? "--remap-every-us" :
-			       o->fork_us ? "--fork-every-us" : "--prefetch");
+			       xfer_churn_on(o->madvise_us) ? "--madvise-every-us" :
+			       xfer_churn_on(o->remap_us) ? "--remap-every-us" :
+			       xfer_churn_on(o->fork_us) ? "--fork-every-us" :
+			       "--prefetch");
 	/* A server learns the size from its client and checks it then. */
 	if (o->mode != XFER_SERVER)
 		xfer_check_slot_churn(o, &o->p, true);
@@ -319,10 +359,10 @@ void xfer_check_slot_churn(const struct xfer_opts *o,
 			   const struct xfer_params *p, bool usage)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	const char *opt = o->madvise_us ? "--madvise-every-us" :
-			  "--remap-every-us";
+	const char *opt = xfer_churn_on(o->madvise_us) ?
+			  "--madvise-every-us" : "--remap-every-us";
 
-	if (!o->madvise_us && !o->remap_us)
+	if (!xfer_churn_on(o->madvise_us) && !xfer_churn_on(o->remap_us))
 		return;
 	if (p->size % (uint64_t)page == 0)
 		return;
@@ -336,9 +376,13 @@ void xfer_check_slot_churn(const struct xfer_opts *o,
 /* The server takes its parameters from the wire: check them like argv. */
 void xfer_check_params(const struct xfer_params *p)
 {
+	/* Exactly one of iters and seconds bounds the run. */
 	if (p->op >= XFER_OP_COUNT || !p->size || p->size > XFER_MAX_SIZE ||
-	    !p->iters || p->iters > XFER_MAX_ITERS || !p->depth ||
+	    !p->iters == !p->seconds || p->iters > XFER_MAX_ITERS ||
+	    p->seconds > XFER_MAX_SECONDS || !p->qps ||
+	    p->qps > XFER_MAX_QPS || !p->depth ||
 	    p->depth > XFER_MAX_DEPTH || !xfer_mtu_bytes(p->mtu))
-		xfer_die("client sent invalid parameters (op %u size %" PRIu64 " iters %" PRIu64 " depth %u mtu %u)",
-			 p->op, p->size, p->iters, p->depth, p->mtu);
+		xfer_die("client sent invalid parameters (op %u size %" PRIu64 " iters %" PRIu64 " seconds %u qps %u depth %u mtu %u)",
+			 p->op, p->size, p->iters, p->seconds, p->qps,
+			 p->depth, p->mtu);
 }

@@ -1,6 +1,6 @@
 /*
  * TCP rendezvous of two-node mode: the client sends the run's parameters
- * and its QP information, the server answers with its own, and a last
+ * and its QPs' information, the server answers with its own, and a last
  * byte each way ends the run. Every wait on the peer is bounded.
  */
 #define _GNU_SOURCE
@@ -161,10 +161,12 @@ void xfer_tcp_recv(int fd, void *buf, size_t len, const char *what)
 
 /*
  * Wire format: fixed-size big-endian records, so two hosts only need to
- * agree on this file, not on struct layout or byte order.
+ * agree on this file, not on struct layout or byte order. Version 2 added
+ * QP pairs and timed runs: the hello carries only parameters, and the QP
+ * information of each pair follows it.
  */
 #define XFER_MAGIC	0x52584652u	/* "RXFR" */
-#define XFER_VERSION	1u
+#define XFER_VERSION	2u
 
 struct wire_info {
 	uint32_t qpn, psn, rkey, rd_atom;
@@ -174,13 +176,12 @@ struct wire_info {
 
 struct wire_hello {
 	uint32_t magic, version;
-	uint32_t op, depth, mtu, reserved;
+	uint32_t op, depth, mtu, qps, seconds, reserved;
 	uint64_t size, iters;
-	struct wire_info info;
 };
 
 _Static_assert(sizeof(struct wire_info) == 40, "wire_info has padding");
-_Static_assert(sizeof(struct wire_hello) == 80, "wire_hello has padding");
+_Static_assert(sizeof(struct wire_hello) == 48, "wire_hello has padding");
 
 static void info_to_wire(const struct xfer_conn_info *in, struct wire_info *w)
 {
@@ -202,8 +203,7 @@ static void info_from_wire(const struct wire_info *w, struct xfer_conn_info *out
 	memcpy(out->gid.raw, w->gid, sizeof(w->gid));
 }
 
-void xfer_send_hello(int fd, const struct xfer_params *p,
-		     const struct xfer_conn_info *info)
+void xfer_send_hello(int fd, const struct xfer_params *p)
 {
 	struct wire_hello h = {
 		.magic = htobe32(XFER_MAGIC),
@@ -211,16 +211,17 @@ void xfer_send_hello(int fd, const struct xfer_params *p,
 		.op = htobe32(p->op),
 		.depth = htobe32(p->depth),
 		.mtu = htobe32(p->mtu),
+		.qps = htobe32(p->qps),
+		.seconds = htobe32(p->seconds),
 		.size = htobe64(p->size),
 		.iters = htobe64(p->iters),
 	};
 
-	info_to_wire(info, &h.info);
 	xfer_tcp_send(fd, &h, sizeof(h));
 }
 
 /* Parameters are range-checked by the caller, like command-line ones. */
-void xfer_recv_hello(int fd, struct xfer_params *p, struct xfer_conn_info *info)
+void xfer_recv_hello(int fd, struct xfer_params *p)
 {
 	struct wire_hello h;
 
@@ -231,9 +232,10 @@ void xfer_recv_hello(int fd, struct xfer_params *p, struct xfer_conn_info *info)
 	p->op = be32toh(h.op);
 	p->depth = be32toh(h.depth);
 	p->mtu = be32toh(h.mtu);
+	p->qps = be32toh(h.qps);
+	p->seconds = be32toh(h.seconds);
 	p->size = be64toh(h.size);
 	p->iters = be64toh(h.iters);
-	info_from_wire(&h.info, info);
 }
 
 void xfer_send_info(int fd, const struct xfer_conn_info *info)
@@ -248,6 +250,6 @@ void xfer_recv_info(int fd, struct xfer_conn_info *info)
 {
 	struct wire_info w;
 
-	xfer_tcp_recv(fd, &w, sizeof(w), "the server's QP information");
+	xfer_tcp_recv(fd, &w, sizeof(w), "the peer's QP information");
 	info_from_wire(&w, info);
 }

@@ -1,0 +1,143 @@
+#!/bin/bash
+# Migration storm on rxe0: several QP pairs move data through dma-buf MRs
+# of the test exporter while it moves and evicts every buffer back to back
+# (an evicted buffer is restored by whoever touches it next: rxe's
+# refault or the CPU's pattern check), and through ODP MRs while their
+# memory is discarded (MADV_DONTNEED) and replaced (munmap + mmap) back to
+# back. Every byte of every message is verified, every work request must
+# complete exactly once (rdma_xfer flushes the queues at the end and
+# counts lost and duplicated completions), and the exporter must count no
+# pin and unload afterwards, i.e. no attachment outlived its MR.
+#
+# Each storm runs for STRESS_SECONDS (default 4) seconds. Besides the
+# PASS/FAIL records, each storm's case log and the suite's output get
+#   # storm NAME: GiB=... moves=... evictions=... restores=...
+#     invalidations=... refaults=... seconds=...
+# and a last line adds them all up ("# storm: ...", with rates per second).
+SUITE=stress-storm/$RDG_BACKEND
+. "$RDG_TOP/tests/lib/result.sh"
+. "$RDG_TOP/tests/lib/xfer.sh"
+xfer=$RDG_TOP/build/tests/verbs/rdma_xfer
+logdir=${CASE_LOG_DIR:-/tmp}
+
+seconds=${STRESS_SECONDS:-4}
+if ! [[ $seconds =~ ^[1-9][0-9]{0,4}$ ]] || [ "$seconds" -gt 86400 ]; then
+	echo "stress-storm: STRESS_SECONDS='$seconds' must be a whole number of seconds, 1..86400" >&2
+	fail stress-seconds "STRESS_SECONDS='$seconds' is not 1..86400"
+	exit 2
+fi
+
+if modprobe dmabuf_test_exporter; then
+	pass modprobe
+else
+	fail modprobe "modprobe dmabuf_test_exporter failed; dte storms will fail"
+fi
+
+declare -A total=([bytes]=0 [moves]=0 [evictions]=0 [restores]=0
+	[invalidations]=0 [refaults]=0 [seconds]=0)
+
+# summary_field NAME LINE: NAME's value in rdma_xfer's summary LINE, 0 if
+# absent.
+summary_field() {
+	local word
+	for word in $2; do
+		[ "${word%%=*}" = "$1" ] && { echo "${word#*=}"; return; }
+	done
+	echo 0
+}
+
+# storm NAME MEM COND... -- ARGS...: one record; rdma_xfer runs for the
+# storm's time on MEM with ARGS and its summary must meet every COND. The
+# figures go to the case log, the output and the totals.
+storm() {
+	local name=$1 mem=$2 log line inval refaults gib
+	shift 2
+	log=$logdir/${SUITE//\//_}_$name.log
+	run_case "$name" xfer_expect "lost==0" "duplicated==0" "flushed>0" \
+		"$@" --mem "$mem" --seconds "$seconds" -q || return
+	line=$(grep '^rdma_xfer: op=' "$log")
+	if [[ $mem == odp* ]]; then
+		inval=$(summary_field odp_invalidations "$line")
+		refaults=$(summary_field odp_faults "$line")
+	else
+		inval=$(summary_field invalidations "$line")
+		refaults=$(summary_field refaults "$line")
+	fi
+	local -A f=([bytes]=$(summary_field bytes "$line")
+		[moves]=$(summary_field moves "$line")
+		[evictions]=$(summary_field evictions "$line")
+		[restores]=$(summary_field restores "$line")
+		[invalidations]=$inval [refaults]=$refaults
+		[seconds]=$(summary_field seconds "$line"))
+	gib=$(awk -v b="${f[bytes]}" 'BEGIN { printf "%.3f", b / 2^30 }')
+	echo "# storm $name: GiB=$gib moves=${f[moves]} evictions=${f[evictions]} restores=${f[restores]} invalidations=${f[invalidations]} refaults=${f[refaults]} seconds=${f[seconds]}" |
+		tee -a "$log"
+	for k in "${!f[@]}"; do
+		total[$k]=$(awk -v a="${total[$k]}" -v b="${f[$k]}" \
+			'BEGIN { printf "%.3f", a + b }')
+	done
+}
+
+# Can the exporter present buffers as I/O memory here? Not on UML, whose
+# I/O accessors cannot reach RAM: the probe says "Operation not supported".
+iomem_absent() {
+	local out
+	out=$("$xfer" --mem dte-iomem --iters 1 --size 4K -q 2>&1) && return 1
+	grep -q 'Operation not supported' <<<"$out"
+}
+
+# Test exporter buffers moved and evicted back to back under four QP
+# pairs of WRITEs, two of READs (rxe's requester side refaults) and two of
+# SENDs. rxe must have invalidated and refaulted, and evicted buffers
+# must have been restored.
+dte_conds=("moves>0" "evictions>0" "restores>0" "invalidations>0"
+	"refaults>0" "pins==0")
+churn=(--move-every-us 0 --evict-every-us 0)
+storm storm-dte-write dte "${dte_conds[@]}" -- --op write --size 64K \
+	--depth 8 --qps 4 "${churn[@]}"
+storm storm-dte-read dte "${dte_conds[@]}" -- --op read --size 64K \
+	--depth 8 --qps 2 "${churn[@]}"
+if iomem_absent; then
+	skip storm-dte-iomem-send "the exporter cannot make I/O memory buffers here"
+else
+	storm storm-dte-iomem-send dte-iomem "${dte_conds[@]}" -- --op send \
+		--size 64K --depth 8 --qps 2 "${churn[@]}"
+fi
+
+# ODP memory discarded and replaced back to back: each discard of an
+# idle slot invalidates rxe's mapping and the next access faults it in.
+odp_conds=("madvises>0" "remaps>0" "odp_invalidations>0" "odp_faults>0")
+churn=(--madvise-every-us 0 --remap-every-us 0)
+storm storm-odp-write odp "${odp_conds[@]}" -- --op write --size 64K \
+	--depth 8 --qps 4 "${churn[@]}"
+storm storm-odp-implicit-send odp-implicit "${odp_conds[@]}" -- --op send \
+	--size 64K --depth 8 --qps 2 "${churn[@]}"
+
+awk -v b="${total[bytes]}" -v m="${total[moves]}" -v e="${total[evictions]}" \
+	-v r="${total[restores]}" -v i="${total[invalidations]}" \
+	-v f="${total[refaults]}" -v s="${total[seconds]}" 'BEGIN {
+	if (s <= 0) s = 1
+	printf "# storm: GiB=%.3f moves=%d evictions=%d restores=%d invalidations=%d refaults=%d seconds=%.1f\n",
+		b / 2^30, m, e, r, i, f, s
+	printf "# storm per second: MiB=%.1f moves=%.1f evictions=%.1f restores=%.1f invalidations=%.1f refaults=%.1f\n",
+		b / 2^20 / s, m / s, e / s, r / s, i / s, f / s
+}'
+
+# Bad input to the storm options.
+expect_status usage-qps-zero 2 "invalid --qps '0'" "$xfer" --qps 0
+expect_status usage-qps-many 2 "invalid --qps '65'.*between 1 and 64" \
+	"$xfer" --qps 65
+expect_status usage-seconds-zero 2 "invalid --seconds '0'" "$xfer" \
+	--seconds 0
+expect_status usage-seconds-word 2 "invalid --seconds 'soon': not a number" \
+	"$xfer" --seconds soon
+expect_status usage-seconds-iters 2 'iters and --seconds exclude each other' \
+	"$xfer" --iters 10 --seconds 1
+expect_status usage-move-zero-odp 2 'move-every-us.*test exporter' "$xfer" \
+	--mem odp --move-every-us 0
+expect_status usage-evict-negative 2 "invalid --evict-every-us '-1'" \
+	"$xfer" --mem dte --evict-every-us -1
+expect_status usage-stress-seconds 2 "STRESS_SECONDS='1s'" \
+	env STRESS_SECONDS=1s RESULTS_FILE=/dev/null bash "$0"
+
+unload_exporter
