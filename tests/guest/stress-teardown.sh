@@ -1,0 +1,167 @@
+#!/bin/bash
+# Teardown races (tests/stress/teardown): MR deregistration, QP destroy,
+# dma-buf release, process exit and SIGKILL, ODP munmap and kill, each
+# while WRITEs and exporter moves are in flight; then device removal
+# (rdma link delete) under rdma_xfer traffic, and rxe0 added back. After
+# each kind a verified rdma_xfer run shows the device still works; the
+# exporter's module reference count must return to where it was after
+# every iteration, and the module must unload at the end.
+#
+# How long (one teardown run per kind, seven kinds, then link deletes):
+#   STRESS_SECONDS  the suite's time budget (make stress), split in eight:
+#                   each kind runs for STRESS_SECONDS/8 seconds (at least
+#                   1; one iteration always runs), and link deletes repeat
+#                   until as long again has passed (at least one), so the
+#                   suite takes about STRESS_SECONDS plus its fixed cases.
+#                   1..86400.
+#   STRESS_ITERS    otherwise, iterations per kind, 1..1000 (default 5,
+#                   make test's short run; link deletes: at most 3).
+# On QEMU (RDG_BACKEND=qemu: TCG, where starting a program alone takes
+# some 2 s) the defaults are a quarter: 2 iterations per kind, one link
+# delete, and the rdma_xfer checks move a quarter of the messages.
+SUITE=stress-teardown/$RDG_BACKEND
+. "$RDG_TOP/tests/lib/result.sh"
+. "$RDG_TOP/tests/lib/xfer.sh"
+
+# A bad variable is recorded (the suite would otherwise vanish from the
+# results) and ends the suite with status 2.
+bad_env() {
+	echo "stress-teardown: $1" >&2
+	fail env "$1"
+	exit 2
+}
+if [ -n "${STRESS_ITERS+x}" ] &&
+   ! [[ $STRESS_ITERS =~ ^[1-9][0-9]{0,2}$|^1000$ ]]; then
+	bad_env "STRESS_ITERS must be an integer from 1 to 1000, not '$STRESS_ITERS'"
+fi
+if [ -n "${STRESS_SECONDS+x}" ] &&
+   ! [[ $STRESS_SECONDS =~ ^[1-9][0-9]{0,4}$ && $STRESS_SECONDS -le 86400 ]]; then
+	bad_env "STRESS_SECONDS must be an integer from 1 to 86400, not '$STRESS_SECONDS'"
+fi
+
+teardown=$RDG_TOP/build/tests/stress/teardown
+xfer=$RDG_TOP/build/tests/verbs/rdma_xfer
+logdir=${CASE_LOG_DIR:-/tmp}
+kinds="dereg destroy-qp close-fd exit kill odp-munmap odp-kill"
+
+# pct: share of the UML iteration counts; slow: factor of fixed waits
+# that include a program's start-up.
+if [ "$RDG_BACKEND" = qemu ]; then
+	pct=25 slow=5 tmo=1800
+else
+	pct=100 slow=1 tmo=600
+fi
+iters_of() { local n=$(($1 * pct / 100)); echo $((n > $2 ? n : $2)); }
+usable_iters=$(iters_of 50 10)
+if [ -n "${STRESS_SECONDS+x}" ]; then
+	per_part=$((STRESS_SECONDS / 8))
+	[ "$per_part" -ge 1 ] || per_part=1
+	budget=(--seconds "$per_part")
+	tmo=$((tmo + per_part))
+	echo "stress-teardown: $per_part s per kind and for link deletes (STRESS_SECONDS=$STRESS_SECONDS)"
+else
+	iters=${STRESS_ITERS:-$(iters_of 5 2)}
+	budget=(--iters "$iters")
+	link_deletes=$(iters_of 3 1)
+	[ "$link_deletes" -le "$iters" ] || link_deletes=$iters
+fi
+
+if ! modprobe dmabuf_test_exporter; then
+	fail modprobe "modprobe dmabuf_test_exporter failed"
+	exit 0
+fi
+pass modprobe
+
+usable() {
+	run_case "$1-then-xfer" xfer_expect "moves>0" -- --op write \
+		--size 64K --iters "$usable_iters" --depth 8 --mem dte \
+		--move-every-us 2000
+}
+
+for kind in $kinds; do
+	run_case "$kind" timeout "$tmo" "$teardown" --kinds "$kind" \
+		"${budget[@]}"
+	grep '^teardown: ' "$logdir/${SUITE//\//_}_$kind.log"
+	usable "$kind"
+done
+
+# link_delete_once: rdma_xfer moves data from moving dma-bufs; rxe0 is
+# deleted under it. rxe has no disassociate_ucontext, so the deletion
+# waits for the process to close the device: it is killed after 2 s.
+# Then rxe0 comes back on the same netdev and must be ACTIVE.
+link_delete_once() {
+	local netdev xpid dpid waited=no rc
+	netdev=$(rdma link show | awk '$2 == "rxe0/1" { for (i = 3; i < NF; i++) if ($i == "netdev") print $(i + 1) }')
+	[ -n "$netdev" ] || { echo "no rxe0 link"; return 1; }
+	"$xfer" --op write --size 256K --seconds 600 --depth 8 --mem dte \
+		--move-every-us 1000 >/dev/null 2>&1 &
+	xpid=$!
+	# Past its set-up, into traffic.
+	sleep "$slow"
+	timeout $((50 * slow)) rdma link delete rxe0 &
+	dpid=$!
+	sleep 2
+	kill -0 "$dpid" 2>/dev/null && waited=yes
+	kill -9 "$xpid" 2>/dev/null
+	wait "$xpid"
+	wait "$dpid"
+	rc=$?
+	echo "link delete: exit $rc, waited for the process: $waited"
+	[ "$rc" = 0 ] || return 1
+	[ ! -e /sys/class/infiniband/rxe0 ] || { echo "rxe0 still there"; return 1; }
+	rdma link add rxe0 type rxe netdev "$netdev" || return 1
+	for _ in $(seq $((50 * slow))); do
+		[ "$(cat /sys/class/infiniband/rxe0/ports/1/state 2>/dev/null)" = "4: ACTIVE" ] && break
+		sleep 0.1
+	done
+	[ "$(cat /sys/class/infiniband/rxe0/ports/1/state)" = "4: ACTIVE" ] ||
+		{ echo "rxe0 not ACTIVE after re-adding it"; return 1; }
+	for _ in $(seq $((100 * slow))); do
+		[ "$(cat /sys/module/dmabuf_test_exporter/refcnt)" = 0 ] && return 0
+		sleep 0.2
+	done
+	echo "dmabuf_test_exporter refcnt $(cat /sys/module/dmabuf_test_exporter/refcnt)"
+	return 1
+}
+link_delete() {
+	run_case "link-delete-$1" link_delete_once
+	grep '^link delete' "$logdir/${SUITE//\//_}_link-delete-$1.log"
+	usable "link-delete-$1"
+}
+if [ -n "${STRESS_SECONDS+x}" ]; then
+	end=$((SECONDS + per_part)) i=0
+	while :; do
+		i=$((i + 1))
+		link_delete "$i"
+		[ "$SECONDS" -lt "$end" ] || break
+	done
+	echo "stress-teardown: link deletes: $i in $per_part s"
+else
+	for i in $(seq "$link_deletes"); do
+		link_delete "$i"
+	done
+fi
+
+expect_status usage-iters 2 'iters must be an integer from 1 to 1000' \
+	"$teardown" --iters 1001
+expect_status usage-kinds 2 "unknown --kinds entry 'reboot'" "$teardown" \
+	--kinds reboot
+expect_status usage-seconds 2 'seconds must be an integer from 1 to 86400' \
+	"$teardown" --seconds 86401
+expect_status usage-seconds-word 2 "seconds must be an integer .*'1h'" \
+	"$teardown" --seconds 1h
+expect_status usage-iters-seconds 2 'iters and --seconds exclude each other' \
+	"$teardown" --seconds 5 --iters 1
+expect_status usage-env 2 'STRESS_ITERS must be an integer' \
+	env STRESS_ITERS=-3 "$teardown"
+# The suite's own variables; its records of them go nowhere.
+expect_status usage-suite-env 2 'STRESS_ITERS must be an integer' \
+	env STRESS_ITERS=many RESULTS_FILE=/dev/null bash "${BASH_SOURCE[0]}"
+expect_status usage-suite-seconds 2 \
+	"STRESS_SECONDS must be an integer from 1 to 86400, not '-5'" \
+	env STRESS_SECONDS=-5 RESULTS_FILE=/dev/null bash "${BASH_SOURCE[0]}"
+expect_status usage-suite-seconds-empty 2 \
+	"STRESS_SECONDS must be an integer from 1 to 86400, not ''" \
+	env STRESS_SECONDS= RESULTS_FILE=/dev/null bash "${BASH_SOURCE[0]}"
+
+unload_exporter
