@@ -14,12 +14,13 @@ TIMEOUT ?= 1800
 KARCH = $(if $(filter qemu,$(BACKEND)),x86_64,um)
 
 .PHONY: help deps kernel userspace rdma-core perftest test demo shell bench \
-	series series-check clean distclean
+	series series-check stress clean distclean
 
 help:
 	@echo "make test      build everything and run every test suite"
 	@echo "make demo      the main job: bandwidth over rxe in a UML guest, data verified"
 	@echo "make shell     interactive guest with rxe0 up (CMD='...' runs one command)"
+	@echo "make stress    the stress suites for longer (STRESS_SECONDS=N per run, default 120)"
 	@echo "make bench     bandwidth of pinned, ODP and dma-buf MRs side by side (bench kernel)"
 	@echo "make series    write kernel/rdma-core/perftest changes as patch series to build/series"
 	@echo "make series-check  build every prefix of the kernel series, checkpatch each patch"
@@ -45,6 +46,9 @@ userspace: rdma-core perftest
 
 test: deps
 	@tests/run
+
+stress: deps
+	@tests/stress/run
 
 demo: deps userspace
 	@$(MAKE) --no-print-directory kernel BACKEND=uml FLAVOR=$(DEMO_FLAVOR)

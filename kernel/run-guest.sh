@@ -15,6 +15,9 @@
 #                         QEMU two-node: rxe0 on eth0 with address A/N,
 #                         joined to the other guest over -netdev stream
 #
+# Variables named STRESS_* and FUZZ_* in the environment are passed on to
+# the job (the stress suites' knobs).
+#
 # Exit status: the job's, or 124 if the guest timed out, or 125 if the guest
 # died or the kernel logged a splat (lockdep, KASAN, kmemleak, WARN, BUG,
 # Oops, hung task) even though the job passed.
@@ -77,6 +80,10 @@ rdma=$build/rdma-core/build
 	echo "export LD_LIBRARY_PATH=$rdma/lib\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
 	echo "export PYTHONPATH=$rdma/python\${PYTHONPATH:+:\$PYTHONPATH}"
 	[ -z "$node_addr" ] || echo "export RDG_NODE_ADDR=$node_addr"
+	# The stress suites' knobs reach the guest job as they were set here.
+	for var in $(compgen -v | grep -E '^(STRESS|FUZZ)_'); do
+		printf 'export %s=%q\n' "$var" "${!var}"
+	done
 	[ "$rxe" = 0 ] || echo ". $top/kernel/guest/rxe-up || exit 1"
 	echo "cd $(printf '%q' "$PWD")"
 	if [ "$interactive" = 1 ]; then
@@ -97,6 +104,9 @@ if [ "$backend" = uml ]; then
 	else cmd+=(con0=null,fd:1 con=null); fi
 else
 	accel=$("$top/kernel/detect-accel.sh")
+	# ACPI finds the second CPU; acpi=noirq keeps PCI interrupt routing
+	# out of the AML interpreter (see kernel/config/arch-x86_64.config).
+	cmdline+=" acpi=noirq"
 	cmd=(qemu-system-x86_64 -accel "$accel" -smp "$smp" -m "$mem"
 	     -nographic -no-reboot -nodefaults -serial stdio
 	     -kernel "$image"
