@@ -17,6 +17,14 @@ expect_status backend-unknown 2 'BACKEND=foo is not valid; use one of: uml qemu'
 	mk kernel BACKEND=foo
 expect_status flavor-unknown 2 'FLAVOR=fast is not valid; use one of: debug bench' \
 	mk kernel FLAVOR=fast
+expect_status stress-seconds-bad 2 "STRESS_SECONDS must be a number of seconds.*'5m'" \
+	env STRESS_SECONDS=5m make -C "$top" --no-print-directory stress
+expect_status stress-backend-unknown 2 "unknown backend 'kvm' in STRESS_BACKENDS" \
+	env STRESS_BACKENDS=kvm make -C "$top" --no-print-directory stress
+expect_status stress-twonode-bad 2 "STRESS_TWONODE must be 0 or 1, not 'yes'" \
+	env STRESS_TWONODE=yes make -C "$top" --no-print-directory stress
+expect_status test-backend-unknown 2 "unknown backend 'kvm' in TEST_BACKENDS" \
+	env TEST_BACKENDS=kvm "$top/tests/run"
 expect_status run-guest-timeout-nan 2 'timeout must be a positive number' \
 	"$top/kernel/run-guest.sh" --timeout soon -- true
 expect_status run-guest-no-command 2 'no command given' "$top/kernel/run-guest.sh"
