@@ -129,7 +129,7 @@ static bool rxe_odp_invalidate(struct mmu_interval_notifier *mni,
 						notifier);
 	struct rxe_odp_gate *g = umem->private;
 	bool blockable = mmu_notifier_range_blockable(range);
-	u64 begin_ns = ktime_get_ns();
+	u64 begin_ns = trace_rxe_odp_invalidate_enabled() ? ktime_get_ns() : 0;
 	unsigned long start, end;
 
 	if (blockable)
@@ -209,8 +209,10 @@ static int rxe_odp_map_and_run(struct ib_umem_odp *umem, u64 va, u64 len,
 	u64 mapped;
 
 	while (len) {
-		u64 begin_ns = ktime_get_ns();
+		u64 begin_ns = 0;
 
+		if (trace_rxe_odp_fault_enabled())
+			begin_ns = ktime_get_ns();
 		npages = ib_umem_odp_map_dma_and_lock(umem, va, len,
 						      rxe_odp_access_mask(write),
 						      fault);
@@ -220,7 +222,9 @@ static int rxe_odp_map_and_run(struct ib_umem_odp *umem, u64 va, u64 len,
 
 		mapped = min(len, rxe_odp_mapped_bytes(va, npages,
 						       umem->page_shift));
-		trace_rxe_odp_fault(va, mapped, ktime_get_ns() - begin_ns);
+		if (fault)
+			trace_rxe_odp_fault(va, mapped,
+					    ktime_get_ns() - begin_ns);
 		if (fn && mapped)
 			err = fn(umem, va, mapped, arg);
 		mutex_unlock(&umem->umem_mutex);
@@ -305,6 +309,13 @@ static struct ib_umem_odp *rxe_odp_child(struct rxe_mr *mr, u64 va)
 	child = xa_load(&odp->children, idx);
 	if (child)
 		return child;
+
+	/*
+	 * No user mapping can lie there, and a child at the very top of
+	 * the address space would wrap around.
+	 */
+	if (va >= odp->umem->umem.owning_mm->task_size)
+		return ERR_PTR(-EFAULT);
 
 	child = rxe_odp_new_umem(mr, (u64)idx << RXE_ODP_CHILD_SHIFT,
 				 RXE_ODP_CHILD_SIZE);

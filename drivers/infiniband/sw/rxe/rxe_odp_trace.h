@@ -2,7 +2,12 @@
 /*
  * Tracepoints of rxe's ODP MRs: each invalidation of a mapped range and
  * each fault that maps pages in, with the range and how long it took, so
- * that their cost can be measured from inside the kernel.
+ * that their cost can be measured from inside the kernel. A duration
+ * includes the wait for umem_mutex and, for an invalidation, for the
+ * copies inside the copy gate to leave.
+ *
+ * They form a system of their own, apart from rxe's dma-buf events, so
+ * that events/rxe_odp/enable turns on exactly the ODP ones.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM rxe_odp
@@ -32,7 +37,10 @@ DEFINE_EVENT(rxe_odp_range, rxe_odp_invalidate,
 	     TP_ARGS(start, length, duration_ns)
 );
 
-/* A fault that mapped [start, start + length) for a copy or a prefetch. */
+/*
+ * A fault that mapped [start, start + length) for a copy or a prefetch;
+ * a prefetch with IBV_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT is not one.
+ */
 DEFINE_EVENT(rxe_odp_range, rxe_odp_fault,
 	     TP_PROTO(u64 start, u64 length, u64 duration_ns),
 	     TP_ARGS(start, length, duration_ns)
