@@ -50,12 +50,16 @@ int dk_any_buf(size_t size, struct xfer_buf **b)
 	static const int order[] = {
 		XFER_SRC_DTE, XFER_SRC_HEAP, XFER_SRC_UDMABUF,
 	};
+	/* Why the sources tried first are absent is no news once one is. */
+	size_t why_len = strlen(kit_why);
 	int rc = KIT_SKIPPED;
 
 	for (size_t i = 0; i < ARRAY_SIZE(order) && rc == KIT_SKIPPED; i++)
 		rc = dk_new_buf(order[i], size, b);
 	if (rc == KIT_SKIPPED)
 		return skip("no dma-buf source at all (dte, heap, udmabuf)");
+	if (!rc)
+		kit_why[why_len] = 0;
 	return rc;
 }
 
@@ -87,15 +91,19 @@ int dk_check_zero(const struct xfer_buf *b, size_t off, size_t len,
 		  const char *when)
 {
 	const unsigned char *c = (const unsigned char *)b->addr + off;
+	unsigned char got = 0;
 	size_t i;
 
+	/* The byte is read for the message inside the CPU access, too. */
 	xfer_buf_cpu_begin(b, false);
 	for (i = 0; i < len && !c[i]; i++)
 		;
+	if (i < len)
+		got = c[i];
 	xfer_buf_cpu_end(b, false);
 	if (i < len)
 		return fail("%s: byte %zu of the buffer is 0x%02x, want 0",
-			    when, off + i, c[i]);
+			    when, off + i, got);
 	return 0;
 }
 

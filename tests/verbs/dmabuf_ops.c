@@ -18,7 +18,11 @@
  * the mw cases check that exactly that holds (registration refused, bind
  * completes with MW_BIND_ERR, the window's rkey reaches nothing), and the
  * mw-*-host cases show that the same steps on host memory work, so the
- * refusal is the dma-buf MR's.
+ * refusal is the dma-buf MR's. They also hold rxe to the window's own
+ * range, which may be less than its MR's: an RDMA WRITE across the
+ * window's start or end, or a READ across its end, fails with a remote
+ * access error and moves no byte, for type 1, type 2 and zero-based
+ * type 2 windows.
  *
  * usage: dmabuf_ops [-d DEV] [-x GID_INDEX] [-l] [CASE...]
  *
@@ -28,13 +32,11 @@
  * failed, 2 on bad usage (an unknown case name included).
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "dmabuf_kit.h"
 
@@ -60,56 +62,6 @@ static int check_around(const struct xfer_buf *b, size_t off, size_t len,
 	       dk_check_zero(b, off + len, b->len - off - len, when) ? -1 : 0;
 }
 
-/* The completion of the receive the last message consumed on qp[1]. */
-static int wait_recv(struct kit_pair *p, uint64_t wr_id, uint32_t len,
-		     struct ibv_wc *wc, const char *what)
-{
-	if (kit_expect_wc(kit_wait_wc(p->cq[1], wc, KIT_WC_TIMEOUT_MS),
-			  IBV_WC_SUCCESS, what))
-		return -1;
-	if (wc->wr_id != wr_id || wc->byte_len != len)
-		return fail("%s: wr_id %" PRIu64 ", %u bytes; want %" PRIu64 ", %u",
-			    what, (uint64_t)wc->wr_id, wc->byte_len, wr_id,
-			    len);
-	return 0;
-}
-
-/*
- * UC RDMA WRITE with immediate of @len bytes from @laddr/@lkey to
- * @raddr/@rkey: UC has no ACK, so the receive completion of the
- * immediate is what says the data is in.
- */
-static int uc_write(struct kit_pair *p, uint64_t laddr, uint32_t lkey,
-		    uint64_t raddr, uint32_t rkey, size_t len, uint32_t imm)
-{
-	struct ibv_sge sge = {
-		.addr = laddr,
-		.length = (uint32_t)len,
-		.lkey = lkey,
-	};
-	struct ibv_send_wr wr = {
-		.sg_list = &sge,
-		.num_sge = 1,
-		.opcode = IBV_WR_RDMA_WRITE_WITH_IMM,
-		.imm_data = htonl(imm),
-		.wr.rdma = { .remote_addr = raddr, .rkey = rkey },
-	};
-	struct ibv_wc wc;
-
-	/* The receive completion counts the bytes written. */
-	if (kit_post_recv(p, imm, 0, 0, 0) ||
-	    kit_expect_wc(kit_post_wait(p, &wr, KIT_WC_TIMEOUT_MS),
-			  IBV_WC_SUCCESS, "UC RDMA WRITE with immediate") ||
-	    wait_recv(p, imm, (uint32_t)len, &wc,
-		      "UC receive of the immediate"))
-		return -1;
-	if (wc.opcode != IBV_WC_RECV_RDMA_WITH_IMM || ntohl(wc.imm_data) != imm)
-		return fail("UC receive: opcode %d, immediate %u; want %d, %u",
-			    wc.opcode, ntohl(wc.imm_data),
-			    IBV_WC_RECV_RDMA_WITH_IMM, imm);
-	return 0;
-}
-
 /*
  * UC RDMA WRITE into the dma-buf MR, then, after a move, out of it into
  * host memory.
@@ -123,9 +75,10 @@ static int case_uc_write(int src)
 	if (rc)
 		return rc;
 	xfer_pattern_fill(kit_host.addr, 1, MSG_LEN);
-	if (uc_write(k.p, (uintptr_t)kit_host.addr, kit_host.mr->lkey,
-		     k.b->iova + MSG_OFF, k.mr->rkey, MSG_LEN, 1) ||
-	    dk_check_cpu(k.b, (char *)k.b->addr + MSG_OFF, 1, MSG_LEN,
+	if (kit_write_imm(k.p, (uintptr_t)kit_host.addr, kit_host.mr->lkey,
+			  k.b->iova + MSG_OFF, k.mr->rkey, MSG_LEN, 1))
+		return fail("UC RDMA WRITE into the dma-buf");
+	if (dk_check_cpu(k.b, (char *)k.b->addr + MSG_OFF, 1, MSG_LEN,
 			 "UC RDMA WRITE into the dma-buf") ||
 	    check_around(k.b, MSG_OFF, MSG_LEN, "UC RDMA WRITE into the dma-buf"))
 		return -1;
@@ -134,9 +87,10 @@ static int case_uc_write(int src)
 	if (dk_move_if_dte(k.b))
 		return -1;
 	memset(kit_host.addr, 0, MSG_LEN);
-	if (uc_write(k.p, k.b->iova + MSG_OFF, k.mr->lkey,
-		     (uintptr_t)kit_host.addr, kit_host.mr->rkey, MSG_LEN, 2))
-		return -1;
+	if (kit_write_imm(k.p, k.b->iova + MSG_OFF, k.mr->lkey,
+			  (uintptr_t)kit_host.addr, kit_host.mr->rkey, MSG_LEN,
+			  2))
+		return fail("UC RDMA WRITE from the dma-buf");
 	return kit_check_pattern(kit_host.addr, 2, MSG_LEN,
 				 "UC RDMA WRITE from the dma-buf");
 }
@@ -161,7 +115,7 @@ static int send_both_ways(int src, enum ibv_qp_type type)
 				   kit_host.mr->lkey, 0, 0, MSG_LEN,
 				   KIT_WC_TIMEOUT_MS),
 			  IBV_WC_SUCCESS, "SEND into the dma-buf") ||
-	    wait_recv(k.p, 3, MSG_LEN, &wc, "receive into the dma-buf") ||
+	    kit_wait_recv(k.p, 3, MSG_LEN, &wc, "receive into the dma-buf") ||
 	    dk_check_cpu(k.b, (char *)k.b->addr + MSG_OFF, 3, MSG_LEN,
 			 "receive into the dma-buf") ||
 	    check_around(k.b, MSG_OFF, MSG_LEN, "receive into the dma-buf"))
@@ -177,7 +131,7 @@ static int send_both_ways(int src, enum ibv_qp_type type)
 				   k.mr->lkey, 0, 0, MSG_LEN,
 				   KIT_WC_TIMEOUT_MS),
 			  IBV_WC_SUCCESS, "SEND from the dma-buf") ||
-	    wait_recv(k.p, 4, MSG_LEN, &wc, "receive from the dma-buf"))
+	    kit_wait_recv(k.p, 4, MSG_LEN, &wc, "receive from the dma-buf"))
 		return -1;
 	return kit_check_pattern(host, 4, MSG_LEN, "SEND from the dma-buf");
 }
@@ -185,30 +139,6 @@ static int send_both_ways(int src, enum ibv_qp_type type)
 static int case_uc_send(int src)
 {
 	return send_both_ways(src, IBV_QPT_UC);
-}
-
-/* A UD SEND of @len bytes at @laddr/@lkey to qp[1]. */
-static int ud_send(struct kit_pair *p, uint64_t laddr, uint32_t lkey,
-		   size_t len, const char *what)
-{
-	struct ibv_sge sge = {
-		.addr = laddr,
-		.length = (uint32_t)len,
-		.lkey = lkey,
-	};
-	struct ibv_send_wr wr = {
-		.sg_list = &sge,
-		.num_sge = 1,
-		.opcode = IBV_WR_SEND,
-		.wr.ud = {
-			.ah = p->ah,
-			.remote_qpn = p->qp[1]->qp_num,
-			.remote_qkey = KIT_QKEY,
-		},
-	};
-
-	return kit_expect_wc(kit_post_wait(p, &wr, KIT_WC_TIMEOUT_MS),
-			     IBV_WC_SUCCESS, what);
 }
 
 /*
@@ -263,8 +193,10 @@ static int case_ud(int src)
 		off = i * 4096 + UD_OFF;
 		xfer_pattern_fill(host, 10 + i, len);
 		snprintf(what, sizeof(what), "UD SEND %d into the dma-buf", i);
-		if (ud_send(k.p, (uintptr_t)host, kit_host.mr->lkey, len, what) ||
-		    wait_recv(k.p, i, slot_len, &wc, what) ||
+		if (kit_expect_wc(kit_ud_send(k.p, (uintptr_t)host,
+					      kit_host.mr->lkey, len),
+				  IBV_WC_SUCCESS, what) ||
+		    kit_wait_recv(k.p, i, slot_len, &wc, what) ||
 		    dk_check_cpu(k.b, (char *)k.b->addr + off + KIT_GRH_LEN,
 				 10 + i, len, what) ||
 		    check_grh(k.b, off, what))
@@ -289,8 +221,10 @@ static int case_ud(int src)
 		snprintf(what, sizeof(what), "UD SEND %d from the dma-buf", i);
 		if (kit_post_recv(k.p, 100 + i, (uintptr_t)host, slot_len,
 				  kit_host.mr->lkey) ||
-		    ud_send(k.p, k.b->iova + off, k.mr->lkey, len, what) ||
-		    wait_recv(k.p, 100 + i, slot_len, &wc, what) ||
+		    kit_expect_wc(kit_ud_send(k.p, k.b->iova + off,
+					      k.mr->lkey, len),
+				  IBV_WC_SUCCESS, what) ||
+		    kit_wait_recv(k.p, 100 + i, slot_len, &wc, what) ||
 		    kit_check_pattern(host + KIT_GRH_LEN, 20 + i, len, what))
 			return -1;
 	}
@@ -323,7 +257,7 @@ static int case_srq(int src)
 					   kit_host.mr->lkey, 0, 0, SRQ_MSG,
 					   KIT_WC_TIMEOUT_MS),
 				  IBV_WC_SUCCESS, what) ||
-		    wait_recv(k.p, i, SRQ_MSG, &wc, what))
+		    kit_wait_recv(k.p, i, SRQ_MSG, &wc, what))
 			return -1;
 		if (wc.qp_num != k.p->qp[1]->qp_num)
 			return fail("%s: completion for QP %u, want %u", what,
@@ -349,24 +283,28 @@ static int case_rc_send(int src)
 #define MW_LEN		(16 * 1024)
 #define WIN_OFF		4096
 #define WIN_LEN		8192
+/* An access across an edge of the window: half inside, half outside. */
+#define EDGE_LEN	16
 
 /*
  * Bind @mw over [@addr, @addr + WIN_LEN) of @mr for remote READ and
- * WRITE, posted on the responder, qp[1]: a type 2 window serves only the
- * QP that bound it, and remote accesses arrive there. *@rkey is the
- * window's rkey afterwards. Returns the completion status.
+ * WRITE, plus @access (IBV_ACCESS_ZERO_BASED), posted on the responder,
+ * qp[1]: a type 2 window serves only the QP that bound it, and remote
+ * accesses arrive there. *@rkey is the window's rkey afterwards. Returns
+ * the completion status.
  */
 static int bind_mw(struct kit_pair *p, struct ibv_mw *mw, struct ibv_mr *mr,
-		   uint64_t addr, uint32_t *rkey)
+		   uint64_t addr, unsigned int access, uint32_t *rkey)
 {
 	struct ibv_mw_bind_info info = {
 		.mr = mr,
 		.addr = addr,
 		.length = WIN_LEN,
 		.mw_access_flags = IBV_ACCESS_REMOTE_READ |
-				   IBV_ACCESS_REMOTE_WRITE,
+				   IBV_ACCESS_REMOTE_WRITE | access,
 	};
 	struct ibv_mw_bind bind = {
+		.wr_id = kit_next_wr_id(),
 		.send_flags = IBV_SEND_SIGNALED,
 		.bind_info = info,
 	};
@@ -388,27 +326,30 @@ static int bind_mw(struct kit_pair *p, struct ibv_mw *mw, struct ibv_mr *mr,
 	/* The library posts the bind and gives the window its new rkey. */
 	err = ibv_bind_mw(p->qp[1], mw, &bind);
 	if (err)
-		xfer_die_err("ibv_bind_mw", err);
+		return kit_verbs_failed("ibv_bind_mw", err);
 	*rkey = mw->rkey;
-	return kit_wait_wc(p->cq[1], &wc, KIT_WC_TIMEOUT_MS);
+	return kit_wait_wc(p->cq[1], bind.wr_id, &wc, KIT_WC_TIMEOUT_MS);
 }
 
+/* What a case does through a window on host memory. */
+enum mw_use {
+	MW_USE_ALL,		/* RDMA WRITE, then READ, all of it */
+	MW_WRITE_PAST_END,	/* RDMA WRITE across its end */
+	MW_WRITE_BEFORE,	/* RDMA WRITE across its start */
+	MW_READ_PAST_END,	/* RDMA READ across its end */
+};
+
 /*
- * RDMA WRITE and READ through the window's rkey, or, with @beyond, an
- * RDMA WRITE that runs 8 bytes past the window's end (but not past the
- * MR's): a remote access error, and what lies beyond stays untouched. It
- * goes on the pair that bound the window, since a type 2 window serves
- * only that QP.
+ * RDMA WRITE and READ of the whole window at @win, its first byte as
+ * the requester names it; the bytes around it stay zero.
  */
-static int use_window(struct kit_pair *p, const struct xfer_buf *b,
-		      uint64_t win, uint32_t rkey, bool beyond)
+static int use_all(struct kit_pair *p, const struct xfer_buf *b,
+		   uint64_t win, uint32_t rkey)
 {
 	char *host = kit_host.addr;
 	char *cpu = (char *)b->addr + WIN_OFF;
-	int st, written;
+	int st;
 
-	if (beyond)
-		goto beyond;
 	xfer_pattern_fill(host, 40, WIN_LEN);
 	st = kit_rdma(p, IBV_WR_RDMA_WRITE, (uintptr_t)host, kit_host.mr->lkey,
 		      win, rkey, WIN_LEN, KIT_WC_TIMEOUT_MS);
@@ -422,22 +363,61 @@ static int use_window(struct kit_pair *p, const struct xfer_buf *b,
 	if (kit_expect_wc(st, IBV_WC_SUCCESS, "RDMA READ through the window") ||
 	    kit_check_pattern(host, 41, WIN_LEN, "RDMA READ through the window"))
 		return -1;
-	return dk_check_zero(b, 0, WIN_OFF, "before the window") ||
-	       dk_check_zero(b, WIN_OFF + WIN_LEN, b->len - WIN_OFF - WIN_LEN,
-			     "beyond the window") ? -1 : 0;
+	return check_around(b, WIN_OFF, WIN_LEN, "around the window");
+}
 
-beyond:
-	memset(host, 0xee, 16);
-	st = kit_rdma(p, IBV_WR_RDMA_WRITE, (uintptr_t)host, kit_host.mr->lkey,
-		      win + WIN_LEN - 8, rkey, 16, KIT_WC_TIMEOUT_MS);
-	kit_note("RDMA WRITE across the window's end -> %s", kit_wc_name(st));
-	written = dk_check_zero(b, WIN_OFF + WIN_LEN,
-				b->len - WIN_OFF - WIN_LEN, "beyond the window");
-	if (st == IBV_WC_REM_ACCESS_ERR && !written)
-		return 0;
-	return fail("RDMA WRITE across the window's end (inside the MR): %s, want %s%s",
-		    kit_wc_name(st), ibv_wc_status_str(IBV_WC_REM_ACCESS_ERR),
-		    written ? "; the bytes past the window were written" : "");
+/*
+ * @op of EDGE_LEN bytes at @raddr, across an edge of the window but
+ * inside its MR: rxe must check the window's own range, not just the
+ * MR's, so a remote access error, and nothing moves either way: the MR's
+ * buffer stays all zero, the requester's bytes keep their 0xee. Every
+ * way it went wrong is reported.
+ */
+static int expect_refused(struct kit_pair *p, const struct xfer_buf *b,
+			  enum ibv_wr_opcode op, uint64_t raddr,
+			  uint32_t rkey, const char *what)
+{
+	const unsigned char *host = kit_host.addr;
+	size_t i;
+	int st, rc;
+
+	memset(kit_host.addr, 0xee, EDGE_LEN);
+	st = kit_rdma(p, op, (uintptr_t)host, kit_host.mr->lkey, raddr, rkey,
+		      EDGE_LEN, KIT_WC_TIMEOUT_MS);
+	kit_note("%s (%d bytes at 0x%" PRIx64 ") -> %s", what, EDGE_LEN, raddr,
+		 kit_wc_name(st));
+	rc = kit_expect_wc(st, IBV_WC_REM_ACCESS_ERR, what);
+	if (dk_check_zero(b, 0, b->len, what))
+		rc = -1;
+	for (i = 0; i < EDGE_LEN && host[i] == 0xee; i++)
+		;
+	if (i < EDGE_LEN)
+		rc = fail("%s: byte %zu of the requester's buffer is 0x%02x, want 0xee",
+			  what, i, host[i]);
+	return rc;
+}
+
+/* @use through the window at @win (0 for a zero-based one). */
+static int use_window(struct kit_pair *p, const struct xfer_buf *b,
+		      uint64_t win, uint32_t rkey, enum mw_use use)
+{
+	const uint64_t end = win + WIN_LEN - EDGE_LEN / 2;
+	const uint64_t start = win - EDGE_LEN / 2;
+
+	switch (use) {
+	case MW_USE_ALL:
+		return use_all(p, b, win, rkey);
+	case MW_WRITE_PAST_END:
+		return expect_refused(p, b, IBV_WR_RDMA_WRITE, end, rkey,
+				      "RDMA WRITE across the window's end");
+	case MW_WRITE_BEFORE:
+		return expect_refused(p, b, IBV_WR_RDMA_WRITE, start, rkey,
+				      "RDMA WRITE across the window's start");
+	case MW_READ_PAST_END:
+		return expect_refused(p, b, IBV_WR_RDMA_READ, end, rkey,
+				      "RDMA READ across the window's end");
+	}
+	return fail("no such use of a window: %d", use);
 }
 
 /*
@@ -459,69 +439,86 @@ static int host_buf(struct xfer_buf *b, struct ibv_mr **mr)
 }
 
 /*
- * A memory window of @type on a buffer of source @src (-1: host memory). On host memory the bind works and the window gives
- * exactly its range; on a dma-buf the registration with MW_BIND is
- * refused, the bind to the MR without it fails, and the window's rkey
- * reaches nothing.
+ * A window of @type on host memory, zero based (type 2 only: C10-75
+ * forbids it for type 1) or not, over [WIN_OFF, WIN_OFF + WIN_LEN) of
+ * its MR: the bind works and the window gives exactly its range. The
+ * refused accesses each end the QP, so a case makes one.
  */
-static int mw_case(enum ibv_mw_type type, int src, bool beyond)
+static int mw_host(enum ibv_mw_type type, bool zero_based, enum mw_use use)
 {
-	int st, rc;
-	struct kit_pair *p, *e;
-	struct xfer_buf hbuf, *b;
-	struct ibv_mr *mr, *bad;
-	struct ibv_mw *mw = NULL;
+	struct kit_pair *p;
+	struct xfer_buf b;
+	struct ibv_mr *mr;
+	struct ibv_mw *mw;
 	uint32_t rkey;
+	int st;
 
-	if (src < 0) {
-		rc = host_buf(&hbuf, &mr);
-		b = &hbuf;
-	} else {
-		rc = dk_new_buf(src, MW_LEN, &b);
-		if (!rc) {
-			errno = 0;
-			bad = ibv_reg_dmabuf_mr(kit_dev.pd, 0, MW_LEN, b->iova,
-						b->fd,
-						KIT_ACC_RW | IBV_ACCESS_MW_BIND);
-			kit_note("ibv_reg_dmabuf_mr(access MW_BIND) on %s -> %s",
-				 src_name(src), bad ? "registered" :
-				 kit_errname(errno));
-			if (bad) {
-				kit_track_mr(bad);
-				rc = fail("a dma-buf MR with MW_BIND registered; the uverbs core refused it so far: bind to it");
-			} else if (errno != EINVAL) {
-				rc = fail("ibv_reg_dmabuf_mr(MW_BIND): %s, want EINVAL",
-					  kit_errname(errno));
-			} else {
-				rc = dk_new_mr(b, 0, MW_LEN, b->iova,
-					       KIT_ACC_RW, &mr);
-			}
-		}
-	}
-	if (!rc)
-		rc = kit_new_pair(IBV_QPT_RC, 0, &p);
-	if (!rc)
-		rc = kit_new_pair(IBV_QPT_RC, 0, &e);
+	if (host_buf(&b, &mr) || kit_new_pair(IBV_QPT_RC, 0, &p) ||
+	    kit_new_mw(type, &mw))
+		return -1;
+	st = bind_mw(p, mw, mr, b.iova + WIN_OFF,
+		     zero_based ? IBV_ACCESS_ZERO_BASED : 0, &rkey);
+	kit_note("type %d %swindow bound to a host MR -> %s", type,
+		 zero_based ? "zero-based " : "", kit_wc_name(st));
+	if (kit_expect_wc(st, IBV_WC_SUCCESS, "binding the window"))
+		return -1;
+	return use_window(p, &b, zero_based ? 0 : b.iova + WIN_OFF, rkey, use);
+}
+
+static int case_mw1_host(int use)
+{
+	return mw_host(IBV_MW_TYPE_1, false, use);
+}
+
+static int case_mw2_host(int use)
+{
+	return mw_host(IBV_MW_TYPE_2, false, use);
+}
+
+static int case_mw2_zero_based_host(int use)
+{
+	return mw_host(IBV_MW_TYPE_2, true, use);
+}
+
+/*
+ * A window of @type on a buffer of source @src: the registration with
+ * MW_BIND is refused, the bind to the MR without it fails, and the
+ * window's rkey reaches nothing.
+ */
+static int mw_refused(enum ibv_mw_type type, int src)
+{
+	struct ibv_mr *mr, *bad;
+	struct kit_pair *p, *e;
+	struct xfer_buf *b;
+	struct ibv_mw *mw;
+	uint32_t rkey;
+	int st, rc;
+
+	rc = dk_new_buf(src, MW_LEN, &b);
 	if (rc)
-		goto out;
-	mw = ibv_alloc_mw(kit_dev.pd, type);
-	if (!mw) {
-		rc = fail("ibv_alloc_mw(type %d): %s", type, strerror(errno));
-		goto out;
+		return rc;
+	errno = 0;
+	bad = ibv_reg_dmabuf_mr(kit_dev.pd, 0, MW_LEN, b->iova, b->fd,
+				KIT_ACC_RW | IBV_ACCESS_MW_BIND);
+	kit_note("ibv_reg_dmabuf_mr(access MW_BIND) on %s -> %s",
+		 src_name(src), bad ? "registered" : kit_errname(errno));
+	if (bad) {
+		kit_track_mr(bad);
+		return fail("a dma-buf MR with MW_BIND registered; the uverbs core refused it so far: bind to it");
 	}
-	st = bind_mw(p, mw, mr, b->iova + WIN_OFF, &rkey);
+	if (errno != EINVAL)
+		return fail("ibv_reg_dmabuf_mr(MW_BIND): %s, want EINVAL",
+			    kit_errname(errno));
+	if (dk_new_mr(b, 0, MW_LEN, b->iova, KIT_ACC_RW, &mr) ||
+	    kit_new_pair(IBV_QPT_RC, 0, &p) ||
+	    kit_new_pair(IBV_QPT_RC, 0, &e) || kit_new_mw(type, &mw))
+		return -1;
+	st = bind_mw(p, mw, mr, b->iova + WIN_OFF, 0, &rkey);
 	kit_note("type %d window bound to a %s MR -> %s", type, src_name(src),
 		 kit_wc_name(st));
-	if (src < 0) {
-		rc = kit_expect_wc(st, IBV_WC_SUCCESS, "binding the window");
-		if (!rc)
-			rc = use_window(p, b, b->iova + WIN_OFF, rkey, beyond);
-		goto out;
-	}
-	rc = kit_expect_wc(st, IBV_WC_MW_BIND_ERR,
-			   "binding a window to a dma-buf MR without MW_BIND");
-	if (rc)
-		goto out;
+	if (kit_expect_wc(st, IBV_WC_MW_BIND_ERR,
+			  "binding a window to a dma-buf MR without MW_BIND"))
+		return -1;
 	/*
 	 * Nothing was bound: the rkey the window would have had reaches
 	 * nothing. On another pair: a failed bind puts its QP in error.
@@ -532,30 +529,20 @@ static int mw_case(enum ibv_mw_type type, int src, bool beyond)
 		      KIT_WC_TIMEOUT_MS);
 	kit_note("RDMA WRITE through the unbound window's rkey -> %s",
 		 kit_wc_name(st));
-	rc = kit_expect_wc(st, IBV_WC_REM_ACCESS_ERR,
-			   "RDMA WRITE through the unbound window");
-	if (!rc)
-		rc = dk_check_zero(b, 0, b->len, "after the refused accesses");
-out:
-	/* Windows go before the QPs and MRs they may be bound to. */
-	if (mw && ibv_dealloc_mw(mw))
-		xfer_die_err("ibv_dealloc_mw", errno);
-	return rc;
+	if (kit_expect_wc(st, IBV_WC_REM_ACCESS_ERR,
+			  "RDMA WRITE through the unbound window"))
+		return -1;
+	return dk_check_zero(b, 0, b->len, "after the refused accesses");
 }
 
-static int case_mw1(int src)
+static int case_mw1_refused(int src)
 {
-	return mw_case(IBV_MW_TYPE_1, src, false);
+	return mw_refused(IBV_MW_TYPE_1, src);
 }
 
-static int case_mw2(int src)
+static int case_mw2_refused(int src)
 {
-	return mw_case(IBV_MW_TYPE_2, src, false);
-}
-
-static int case_mw_beyond(int type)
-{
-	return mw_case(type, -1, true);
+	return mw_refused(IBV_MW_TYPE_2, src);
 }
 
 /* ------------------------------------------------------------------ */
@@ -647,13 +634,18 @@ static const struct kit_case tests[] = {
 	FOR_SOURCES("ud-send", case_ud),
 	FOR_SOURCES("srq-recv", case_srq),
 	FOR_SOURCES("rc-send", case_rc_send),
-	{ "mw1-host", case_mw1, -1 },
-	{ "mw2-host", case_mw2, -1 },
-	{ "mw1-host-beyond-window", case_mw_beyond, IBV_MW_TYPE_1 },
-	{ "mw2-host-beyond-window", case_mw_beyond, IBV_MW_TYPE_2 },
-	FOR_SOURCES("mw1-refused", case_mw1),
-	FOR_SOURCES("mw2-refused", case_mw2),
+#define MW_USES(name, fn)						\
+	{ name, fn, MW_USE_ALL },					\
+	{ name "-beyond-window", fn, MW_WRITE_PAST_END },		\
+	{ name "-before-window", fn, MW_WRITE_BEFORE },			\
+	{ name "-read-beyond-window", fn, MW_READ_PAST_END }
+	MW_USES("mw1-host", case_mw1_host),
+	MW_USES("mw2-host", case_mw2_host),
+	MW_USES("mw2-host-zero-based", case_mw2_zero_based_host),
+	FOR_SOURCES("mw1-refused", case_mw1_refused),
+	FOR_SOURCES("mw2-refused", case_mw2_refused),
 	FOR_SOURCES("atomic-write", case_atomic_write),
+#undef MW_USES
 #undef FOR_SOURCES
 };
 

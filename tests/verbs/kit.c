@@ -3,6 +3,7 @@
  * tests; see kit.h.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -20,7 +21,7 @@
 
 struct xfer_dev kit_dev;
 struct xfer_buf kit_host;
-char kit_why[512];
+char kit_why[1024];
 void (*kit_release_hook)(void);
 
 /* What the kit set up for the running case. */
@@ -29,34 +30,52 @@ static struct {
 	int npairs;
 	struct ibv_mr *mr[16];
 	int nmrs;
+	struct ibv_mw *mw[4];
+	int nmws;
 } cx;
+
+static uint64_t next_wr_id = KIT_SEND_WR_ID_BASE;
+
+void kit_why_add(const char *fmt, ...)
+{
+	size_t n = strlen(kit_why);
+	va_list ap;
+
+	if (n && n + 2 < sizeof(kit_why)) {
+		memcpy(kit_why + n, "; ", 3);
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(kit_why + n, sizeof(kit_why) - n, fmt, ap);
+	va_end(ap);
+}
 
 const char *kit_errname(int err)
 {
-	static const struct {
-		int err;
-		const char *name;
-	} names[] = {
-		{ 0, "success" }, { EINVAL, "EINVAL" }, { EBADF, "EBADF" },
-		{ EOPNOTSUPP, "EOPNOTSUPP" }, { EFAULT, "EFAULT" },
-		{ ENODEV, "ENODEV" }, { EPERM, "EPERM" }, { EACCES, "EACCES" },
-		{ ENOMEM, "ENOMEM" }, { ERANGE, "ERANGE" },
-		{ EOVERFLOW, "EOVERFLOW" }, { ENOENT, "ENOENT" },
-		{ EPROTONOSUPPORT, "EPROTONOSUPPORT" },
-	};
-	static char buf[32];
+	/* One message may name several: a few buffers, used in turn. */
+	static char bufs[4][24];
+	static unsigned int next;
+	const char *name = err ? strerrorname_np(err) : "success";
+	char *buf;
 
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (names[i].err == err)
-			return names[i].name;
-	snprintf(buf, sizeof(buf), "errno %d", err);
+	if (name)
+		return name;
+	buf = bufs[next++ % ARRAY_SIZE(bufs)];
+	snprintf(buf, sizeof(bufs[0]), "errno %d", err);
 	return buf;
 }
 
 const char *kit_wc_name(int status)
 {
-	return status < 0 ? "no completion in time" :
-	       ibv_wc_status_str((enum ibv_wc_status)status);
+	switch (status) {
+	case KIT_WC_TIMEOUT:
+		return "no completion in time";
+	case KIT_WC_STRAY:
+		return "a completion of another work request";
+	case KIT_WC_VERBS_ERR:
+		return "posting or polling failed";
+	}
+	return ibv_wc_status_str((enum ibv_wc_status)status);
 }
 
 void kit_note(const char *fmt, ...)
@@ -299,6 +318,19 @@ int kit_track_mr(struct ibv_mr *mr)
 	return 0;
 }
 
+int kit_new_mw(enum ibv_mw_type type, struct ibv_mw **mw)
+{
+	if (cx.nmws == (int)ARRAY_SIZE(cx.mw))
+		xfer_die("a case wants more than %zu windows",
+			 ARRAY_SIZE(cx.mw));
+	*mw = ibv_alloc_mw(kit_dev.pd, type);
+	if (!*mw)
+		return fail("ibv_alloc_mw(type %d): %s", type,
+			    strerror(errno));
+	cx.mw[cx.nmws++] = *mw;
+	return 0;
+}
+
 void kit_dereg(struct ibv_mr *mr)
 {
 	int err;
@@ -311,9 +343,19 @@ void kit_dereg(struct ibv_mr *mr)
 		xfer_die_err("ibv_dereg_mr", err);
 }
 
-/* QPs first: a QP left in error may still hold its last MR. */
+/*
+ * Windows first, before the QPs and MRs they may be bound to; then QPs:
+ * a QP left in error may still hold its last MR.
+ */
 static void release_all(void)
 {
+	int err;
+
+	for (int i = cx.nmws - 1; i >= 0; i--) {
+		err = ibv_dealloc_mw(cx.mw[i]);
+		if (err)
+			xfer_die_err("ibv_dealloc_mw", err);
+	}
 	for (int i = cx.npairs - 1; i >= 0; i--)
 		destroy_pair(&cx.pair[i]);
 	for (int i = cx.nmrs - 1; i >= 0; i--)
@@ -327,19 +369,65 @@ static void release_all(void)
 /* ------------------------------------------------------------------ */
 /* Work requests                                                       */
 
-int kit_wait_wc(struct ibv_cq *cq, struct ibv_wc *wc, int ms)
+uint64_t kit_next_wr_id(void)
+{
+	return next_wr_id++;
+}
+
+int kit_verbs_failed(const char *call, int err)
+{
+	kit_why_add("%s: %s (%s)", call, kit_errname(err), strerror(err));
+	return KIT_WC_VERBS_ERR;
+}
+
+int kit_wait_wc(struct ibv_cq *cq, uint64_t wr_id, struct ibv_wc *wc,
+		int ms)
 {
 	double end = xfer_now() + ms / 1e3;
-	int n;
+	struct ibv_wc got;
+	int n, strays = 0;
 
-	while (!(n = ibv_poll_cq(cq, 1, wc))) {
+	for (;;) {
+		n = ibv_poll_cq(cq, 1, &got);
+		if (n < 0) {
+			/* No errno: the provider's own negative value. */
+			kit_why_add("ibv_poll_cq returned %d", n);
+			return KIT_WC_VERBS_ERR;
+		}
+		if (n && got.wr_id == wr_id) {
+			*wc = got;
+			return strays ? KIT_WC_STRAY : (int)got.status;
+		}
+		if (n) {
+			/* Drain up to ours: the next wait finds its own. */
+			if (!strays++)
+				kit_why_add("waiting for wr_id %#" PRIx64 ", a completion of wr_id %#" PRIx64 " came (%s, opcode %d)",
+					    wr_id, (uint64_t)got.wr_id,
+					    ibv_wc_status_str(got.status),
+					    got.opcode);
+			continue;
+		}
 		if (xfer_now() > end)
-			return -1;
+			break;
 		usleep(100);
 	}
-	if (n < 0)
-		xfer_die_err("ibv_poll_cq", errno);
-	return wc->status;
+	if (!strays)
+		return KIT_WC_TIMEOUT;
+	kit_why_add("%d stray completions, and none of wr_id %#" PRIx64 " in %d ms",
+		    strays, wr_id, ms);
+	return KIT_WC_STRAY;
+}
+
+int kit_wait_recv(struct kit_pair *p, uint64_t wr_id, size_t len,
+		  struct ibv_wc *wc, const char *what)
+{
+	if (kit_expect_wc(kit_wait_wc(p->cq[1], wr_id, wc, KIT_WC_TIMEOUT_MS),
+			  IBV_WC_SUCCESS, what))
+		return -1;
+	if (wc->byte_len != len)
+		return fail("%s: %u bytes received, want %zu", what,
+			    wc->byte_len, len);
+	return 0;
 }
 
 int kit_post_wait_on(struct kit_pair *p, int side, struct ibv_send_wr *wr,
@@ -349,11 +437,12 @@ int kit_post_wait_on(struct kit_pair *p, int side, struct ibv_send_wr *wr,
 	struct ibv_wc wc;
 	int err;
 
+	wr->wr_id = kit_next_wr_id();
 	wr->send_flags |= IBV_SEND_SIGNALED;
 	err = ibv_post_send(p->qp[side], wr, &bad);
 	if (err)
-		xfer_die_err("ibv_post_send", err);
-	return kit_wait_wc(p->cq[side], &wc, ms);
+		return kit_verbs_failed("ibv_post_send", err);
+	return kit_wait_wc(p->cq[side], wr->wr_id, &wc, ms);
 }
 
 int kit_post_wait(struct kit_pair *p, struct ibv_send_wr *wr, int ms)
@@ -361,22 +450,69 @@ int kit_post_wait(struct kit_pair *p, struct ibv_send_wr *wr, int ms)
 	return kit_post_wait_on(p, 0, wr, ms);
 }
 
-int kit_rdma(struct kit_pair *p, enum ibv_wr_opcode op, uint64_t laddr,
-	     uint32_t lkey, uint64_t raddr, uint32_t rkey, size_t len, int ms)
+/* Post @wr on qp[0] with one SGE of @len bytes at @laddr/@lkey. */
+static int post_sge(struct kit_pair *p, struct ibv_send_wr *wr,
+		    uint64_t laddr, uint32_t lkey, size_t len, int ms)
 {
 	struct ibv_sge sge = {
 		.addr = laddr,
 		.length = (uint32_t)len,
 		.lkey = lkey,
 	};
+
+	wr->sg_list = &sge;
+	wr->num_sge = 1;
+	return kit_post_wait(p, wr, ms);
+}
+
+int kit_rdma(struct kit_pair *p, enum ibv_wr_opcode op, uint64_t laddr,
+	     uint32_t lkey, uint64_t raddr, uint32_t rkey, size_t len, int ms)
+{
 	struct ibv_send_wr wr = {
-		.sg_list = &sge,
-		.num_sge = 1,
 		.opcode = op,
 		.wr.rdma = { .remote_addr = raddr, .rkey = rkey },
 	};
 
-	return kit_post_wait(p, &wr, ms);
+	return post_sge(p, &wr, laddr, lkey, len, ms);
+}
+
+int kit_ud_send(struct kit_pair *p, uint64_t laddr, uint32_t lkey,
+		size_t len)
+{
+	struct ibv_send_wr wr = {
+		.opcode = IBV_WR_SEND,
+		.wr.ud = {
+			.ah = p->ah,
+			.remote_qpn = p->qp[1]->qp_num,
+			.remote_qkey = KIT_QKEY,
+		},
+	};
+
+	return post_sge(p, &wr, laddr, lkey, len, KIT_WC_TIMEOUT_MS);
+}
+
+int kit_write_imm(struct kit_pair *p, uint64_t laddr, uint32_t lkey,
+		  uint64_t raddr, uint32_t rkey, size_t len, uint32_t imm)
+{
+	struct ibv_send_wr wr = {
+		.opcode = IBV_WR_RDMA_WRITE_WITH_IMM,
+		.imm_data = htonl(imm),
+		.wr.rdma = { .remote_addr = raddr, .rkey = rkey },
+	};
+	struct ibv_wc wc;
+
+	if (kit_post_recv(p, imm, 0, 0, 0) ||
+	    kit_expect_wc(post_sge(p, &wr, laddr, lkey, len,
+				   KIT_WC_TIMEOUT_MS),
+			  IBV_WC_SUCCESS, "RDMA WRITE with immediate") ||
+	    kit_wait_recv(p, imm, len, &wc, "receive of the immediate"))
+		return -1;
+	if (wc.opcode != IBV_WC_RECV_RDMA_WITH_IMM ||
+	    !(wc.wc_flags & IBV_WC_WITH_IMM) || ntohl(wc.imm_data) != imm)
+		return fail("receive of the immediate: opcode %d, flags %#x, immediate %u; want %d, IBV_WC_WITH_IMM, %u",
+			    wc.opcode, wc.wc_flags, ntohl(wc.imm_data),
+			    IBV_WC_RECV_RDMA_WITH_IMM, imm);
+	return 0;
 }
 
 int kit_post_recv(struct kit_pair *p, uint64_t wr_id, uint64_t addr,
@@ -405,14 +541,7 @@ int kit_atomic(struct kit_pair *p, enum ibv_wr_opcode op, uint32_t rkey,
 	       uint64_t raddr, uint64_t compare_add, uint64_t swap,
 	       uint64_t *orig)
 {
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)kit_host.addr,
-		.length = sizeof(*orig),
-		.lkey = kit_host.mr->lkey,
-	};
 	struct ibv_send_wr wr = {
-		.sg_list = &sge,
-		.num_sge = 1,
 		.opcode = op,
 		.wr.atomic = {
 			.remote_addr = raddr,
@@ -424,7 +553,8 @@ int kit_atomic(struct kit_pair *p, enum ibv_wr_opcode op, uint32_t rkey,
 	int st;
 
 	memset(kit_host.addr, 0xa5, sizeof(*orig));
-	st = kit_post_wait(p, &wr, KIT_WC_TIMEOUT_MS);
+	st = post_sge(p, &wr, (uintptr_t)kit_host.addr, kit_host.mr->lkey,
+		      sizeof(*orig), KIT_WC_TIMEOUT_MS);
 	memcpy(orig, kit_host.addr, sizeof(*orig));
 	return st;
 }
@@ -432,17 +562,18 @@ int kit_atomic(struct kit_pair *p, enum ibv_wr_opcode op, uint32_t rkey,
 int kit_atomic_write(struct kit_pair *p, uint32_t rkey, uint64_t raddr,
 		     uint64_t value)
 {
+	uint64_t wr_id = kit_next_wr_id();
 	struct ibv_wc wc;
 	int err;
 
 	ibv_wr_start(p->qpx);
-	p->qpx->wr_id = raddr;
+	p->qpx->wr_id = wr_id;
 	p->qpx->wr_flags = IBV_SEND_SIGNALED;
 	ibv_wr_atomic_write(p->qpx, rkey, raddr, &value);
 	err = ibv_wr_complete(p->qpx);
 	if (err)
-		xfer_die_err("ibv_wr_complete(ATOMIC_WRITE)", err);
-	return kit_wait_wc(p->cq[0], &wc, KIT_WC_TIMEOUT_MS);
+		return kit_verbs_failed("ibv_wr_complete(ATOMIC_WRITE)", err);
+	return kit_wait_wc(p->cq[0], wr_id, &wc, KIT_WC_TIMEOUT_MS);
 }
 
 int kit_need_atomic_write(void)

@@ -35,18 +35,36 @@
 			 IBV_ACCESS_REMOTE_READ)
 #define KIT_ACC_ALL	(KIT_ACC_RW | IBV_ACCESS_REMOTE_ATOMIC)
 
+/*
+ * What kit_wait_wc() and the kit_post_*() helpers return instead of a
+ * completion status; the reason is in kit_why.
+ */
+#define KIT_WC_TIMEOUT		(-1)	/* no completion in time */
+#define KIT_WC_STRAY		(-2)	/* another WR's completion came */
+#define KIT_WC_VERBS_ERR	(-3)	/* posting or polling failed */
+/*
+ * The kit numbers the work requests it posts from here up; a case
+ * numbers its receives below it, so the two never meet on a CQ.
+ */
+#define KIT_SEND_WR_ID_BASE	(1ULL << 32)
+
 extern struct xfer_dev kit_dev;
 /* The requester's pinned buffer, KIT_HOST_LEN bytes, KIT_ACC_ALL. */
 extern struct xfer_buf kit_host;
-extern char kit_why[512];
+extern char kit_why[1024];
 /* Called after each case, once the kit released what it tracks. */
 extern void (*kit_release_hook)(void);
 
+/*
+ * Add a reason to kit_why, after those already there: a helper that
+ * fails keeps its detail when its caller then gives up with its own.
+ */
+__attribute__((format(printf, 1, 2)))
+void kit_why_add(const char *fmt, ...);
 /* Record why a case failed; -1, for "return fail(...)". */
-#define fail(...) (snprintf(kit_why, sizeof(kit_why), __VA_ARGS__), -1)
+#define fail(...) (kit_why_add(__VA_ARGS__), -1)
 /* The same for a case that cannot run here. */
-#define skip(...) \
-	(snprintf(kit_why, sizeof(kit_why), __VA_ARGS__), KIT_SKIPPED)
+#define skip(...) (kit_why_add(__VA_ARGS__), KIT_SKIPPED)
 
 struct kit_case {
 	const char *name;
@@ -62,8 +80,9 @@ struct kit_case {
 int kit_main(const char *prog, int argc, char **argv,
 	     const struct kit_case *cases, size_t ncases);
 
+/* "EINVAL" for EINVAL; good for a few calls in one message. */
 const char *kit_errname(int err);
-/* An ibv_wc_status, or -1: no completion in time. */
+/* An ibv_wc_status, or one of the KIT_WC_* above. */
 const char *kit_wc_name(int status);
 __attribute__((format(printf, 1, 2)))
 void kit_note(const char *fmt, ...);
@@ -106,10 +125,34 @@ int kit_new_pair(enum ibv_qp_type type, int flags, struct kit_pair **out);
 int kit_track_mr(struct ibv_mr *mr);
 /* Deregister a tracked MR now. */
 void kit_dereg(struct ibv_mr *mr);
+/* A memory window of @type, deallocated after the case before its QPs. */
+int kit_new_mw(enum ibv_mw_type type, struct ibv_mw **mw);
 
-/* The next completion on @cq: its status, -1 if none came in @ms. */
-int kit_wait_wc(struct ibv_cq *cq, struct ibv_wc *wc, int ms);
-/* Post @wr signalled on qp[@side]; its completion status, or -1. */
+/*
+ * Work requests. Each helper below posts one signalled WR with a wr_id
+ * of its own and waits for that WR's completion: its status, or a
+ * KIT_WC_* code with the reason in kit_why. A failure to post is such a
+ * code too, so that a case which provokes one fails alone.
+ */
+
+/* The wr_id for the next WR a case posts by itself. */
+uint64_t kit_next_wr_id(void);
+/* Record that verbs call @call failed with @err: KIT_WC_VERBS_ERR. */
+int kit_verbs_failed(const char *call, int err);
+/*
+ * The completion of WR @wr_id on @cq: its status, KIT_WC_TIMEOUT if none
+ * came in @ms, KIT_WC_STRAY if a completion of another WR came first (a
+ * late one of a WR that timed out, a receive on qp[1]'s CQ).
+ */
+int kit_wait_wc(struct ibv_cq *cq, uint64_t wr_id, struct ibv_wc *wc,
+		int ms);
+/*
+ * The completion of receive @wr_id on qp[1]: 0 if it succeeded with
+ * @len bytes, else the case fails, naming @what.
+ */
+int kit_wait_recv(struct kit_pair *p, uint64_t wr_id, size_t len,
+		  struct ibv_wc *wc, const char *what);
+/* Post @wr on qp[@side] with a fresh wr_id; its completion status. */
 int kit_post_wait_on(struct kit_pair *p, int side, struct ibv_send_wr *wr,
 		     int ms);
 /* The same on the requester, qp[0]. */
@@ -117,9 +160,21 @@ int kit_post_wait(struct kit_pair *p, struct ibv_send_wr *wr, int ms);
 /* One-SGE work request @op from @laddr to @raddr (0 for SEND). */
 int kit_rdma(struct kit_pair *p, enum ibv_wr_opcode op, uint64_t laddr,
 	     uint32_t lkey, uint64_t raddr, uint32_t rkey, size_t len, int ms);
+/* A UD SEND of @len bytes at @laddr/@lkey to qp[1]: its status. */
+int kit_ud_send(struct kit_pair *p, uint64_t laddr, uint32_t lkey,
+		size_t len);
+/*
+ * RDMA WRITE with immediate @imm of @len bytes from @laddr/@lkey to
+ * @raddr/@rkey, consuming a receive without SGE (wr_id @imm) posted on
+ * qp[1] first. Both must complete, the receive with @imm and @len bytes:
+ * on UC, which has no ACK, that receive is what says the data is in.
+ * 0, or the case fails.
+ */
+int kit_write_imm(struct kit_pair *p, uint64_t laddr, uint32_t lkey,
+		  uint64_t raddr, uint32_t rkey, size_t len, uint32_t imm);
 /*
  * One receive of @len bytes at @addr (no SGE for @len 0) on qp[1], or on
- * its SRQ when it has one.
+ * its SRQ when it has one; @wr_id below KIT_SEND_WR_ID_BASE.
  */
 int kit_post_recv(struct kit_pair *p, uint64_t wr_id, uint64_t addr,
 		  size_t len, uint32_t lkey);
@@ -127,7 +182,7 @@ int kit_post_recv(struct kit_pair *p, uint64_t wr_id, uint64_t addr,
 int kit_atomic(struct kit_pair *p, enum ibv_wr_opcode op, uint32_t rkey,
 	       uint64_t raddr, uint64_t compare_add, uint64_t swap,
 	       uint64_t *orig);
-/* ATOMIC_WRITE of @value at @raddr through p->qpx: status, or -1. */
+/* ATOMIC_WRITE of @value at @raddr through p->qpx: its status. */
 int kit_atomic_write(struct kit_pair *p, uint32_t rkey, uint64_t raddr,
 		     uint64_t value);
 /* 0 if the device can do ATOMIC_WRITE, else KIT_SKIPPED or -1 and why. */
