@@ -1,11 +1,14 @@
 #!/bin/bash
 # Teardown races (tests/stress/teardown): MR deregistration, QP destroy,
 # dma-buf release, process exit and SIGKILL, ODP munmap and kill, each
-# while WRITEs and exporter moves are in flight; then device removal
-# (rdma link delete) under rdma_xfer traffic, and rxe0 added back. After
-# each kind a verified rdma_xfer run shows the device still works; the
-# exporter's module reference count must return to where it was after
-# every iteration, and the module must unload at the end.
+# while WRITEs and exporter moves are in flight (a kind run 3 times or
+# more must have torn down at least once with WRs outstanding); then
+# device removal (rdma link delete) under rdma_xfer traffic, and rxe0
+# added back (also after a failed delete, and when the suite ends: later
+# suites need it). After each kind a verified rdma_xfer run shows the
+# device still works; the exporter's module reference count must return
+# to where it was after every iteration, and the module must unload at
+# the end.
 #
 # How long (one teardown run per kind, seven kinds, then link deletes):
 #   STRESS_SECONDS  the suite's time budget (make stress), split in eight:
@@ -72,6 +75,44 @@ if ! modprobe dmabuf_test_exporter; then
 fi
 pass modprobe
 
+# The netdev under rxe0 (veth0 in the loopback guest, see
+# kernel/guest/rxe-up; eth0 in a two-node one), to add rxe0 back on.
+rxe_netdev() {
+	rdma link show | awk '$2 == "rxe0/1" { for (i = 3; i < NF; i++) if ($i == "netdev") print $(i + 1) }'
+}
+rxe0_netdev=$(rxe_netdev)
+: "${rxe0_netdev:=veth0}"
+
+# rxe0_ready: wait until rxe0's port is ACTIVE and GID index 1, the
+# IPv4-based GID that rdma_xfer and the stress programs use, is filled
+# in: the GID table is populated after the port comes up.
+rxe0_ready() {
+	local ib=/sys/class/infiniband/rxe0/ports/1 state gid
+	for _ in $(seq $((50 * slow))); do
+		state=$(cat "$ib/state" 2>/dev/null)
+		gid=$(cat "$ib/gids/1" 2>/dev/null)
+		[ "$state" = "4: ACTIVE" ] && [ -n "$gid" ] &&
+			[ "$gid" != 0000:0000:0000:0000:0000:0000:0000:0000 ] &&
+			return 0
+		sleep 0.1
+	done
+	echo "rxe0 not ready: port state '${state:-none}', GID 1 '${gid:-none}'"
+	return 1
+}
+
+# rxe0_restore: add rxe0 back if a link delete case left the guest
+# without it (a delete that timed out, an add that failed), then wait
+# until it is ready; every later suite needs it.
+rxe0_restore() {
+	if [ ! -e /sys/class/infiniband/rxe0 ]; then
+		echo "stress-teardown: rxe0 is missing; adding it on $rxe0_netdev"
+		rdma link add rxe0 type rxe netdev "$rxe0_netdev" || return 1
+	fi
+	rxe0_ready
+}
+# Also when the suite ends early.
+trap 'rxe0_restore >/dev/null || fail rxe0-restore "cannot bring rxe0 back on $rxe0_netdev"' EXIT
+
 usable() {
 	run_case "$1-then-xfer" xfer_expect "moves>0" -- --op write \
 		--size 64K --iters "$usable_iters" --depth 8 --mem dte \
@@ -88,10 +129,11 @@ done
 # link_delete_once: rdma_xfer moves data from moving dma-bufs; rxe0 is
 # deleted under it. rxe has no disassociate_ucontext, so the deletion
 # waits for the process to close the device: it is killed after 2 s.
-# Then rxe0 comes back on the same netdev and must be ACTIVE.
+# Then rxe0 comes back on the same netdev and must be ACTIVE, with its
+# GID 1 in place.
 link_delete_once() {
 	local netdev xpid dpid waited=no rc
-	netdev=$(rdma link show | awk '$2 == "rxe0/1" { for (i = 3; i < NF; i++) if ($i == "netdev") print $(i + 1) }')
+	netdev=$(rxe_netdev)
 	[ -n "$netdev" ] || { echo "no rxe0 link"; return 1; }
 	"$xfer" --op write --size 256K --seconds 600 --depth 8 --mem dte \
 		--move-every-us 1000 >/dev/null 2>&1 &
@@ -110,12 +152,7 @@ link_delete_once() {
 	[ "$rc" = 0 ] || return 1
 	[ ! -e /sys/class/infiniband/rxe0 ] || { echo "rxe0 still there"; return 1; }
 	rdma link add rxe0 type rxe netdev "$netdev" || return 1
-	for _ in $(seq $((50 * slow))); do
-		[ "$(cat /sys/class/infiniband/rxe0/ports/1/state 2>/dev/null)" = "4: ACTIVE" ] && break
-		sleep 0.1
-	done
-	[ "$(cat /sys/class/infiniband/rxe0/ports/1/state)" = "4: ACTIVE" ] ||
-		{ echo "rxe0 not ACTIVE after re-adding it"; return 1; }
+	rxe0_ready || return 1
 	for _ in $(seq $((100 * slow))); do
 		[ "$(cat /sys/module/dmabuf_test_exporter/refcnt)" = 0 ] && return 0
 		sleep 0.2
@@ -126,6 +163,9 @@ link_delete_once() {
 link_delete() {
 	run_case "link-delete-$1" link_delete_once
 	grep '^link delete' "$logdir/${SUITE//\//_}_link-delete-$1.log"
+	# After a failed case too: the rest of the run needs rxe0.
+	rxe0_restore ||
+		fail "link-delete-$1-restore" "cannot bring rxe0 back on $rxe0_netdev"
 	usable "link-delete-$1"
 }
 if [ -n "${STRESS_SECONDS+x}" ]; then

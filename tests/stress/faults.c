@@ -20,18 +20,22 @@
  * The last two cannot be aimed at one call: both filter on the task, and
  * rxe refaults from its work items, so every unbound kworker is marked
  * make-it-fail for the window of one WRITE and the injection is limited to
- * one failure. When it lands elsewhere (no refault error, the WRITEs
- * succeed) the case is retried, up to FAULTS_ATTEMPTS times.
+ * one failure (see arm() for why nothing finer is used). When it lands
+ * elsewhere (no refault error, the WRITEs succeed) the case is retried, up
+ * to FAULTS_ATTEMPTS times. The kernel log of each attempt is read back
+ * from /dev/kmsg: a failslab failure that failed the refault must show
+ * dte_map_dma_buf in its stack dump, and one that missed must not.
  *
  * Each case checks: the first WRITE after the injection completes with
  * IBV_WC_LOC_PROT_ERR (local) or IBV_WC_REM_ACCESS_ERR (remote), as
  * rxe_dmabuf.c maps a refault error, the WRITEs behind it with
- * IBV_WC_WR_FLUSH_ERR (a revocation may first let some succeed); rxe's dmabuf_refault_errors counter rose; the
- * requester QP is in the error state and the responder QP too for a remote
- * access error (class C, IBA 9.9.3.1.3) but not for a local one; both
- * buffers have one attachment and no pin until deregistration and none,
- * with as many unmaps as maps, after it. A bystander QP pair on buffers of
- * its own, moved every 2 ms, does verified WRITEs all along.
+ * IBV_WC_WR_FLUSH_ERR (a revocation may first let some succeed); exactly
+ * one failure was injected and rxe's dmabuf_refault_errors counter rose;
+ * the requester QP is in the error state and the responder QP too for a
+ * remote access error (class C, IBA 9.9.3.1.3) but not for a local one;
+ * both buffers have one attachment and no pin until deregistration and
+ * none, with as many unmaps as maps, after it. A bystander QP pair on
+ * buffers of its own, moved every 2 ms, does verified WRITEs all along.
  *
  * A run is --iters rounds over the selected kinds, both sides each, or
  * with --seconds, rounds until the time is up (the first in full); the
@@ -40,6 +44,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -55,6 +60,8 @@
 #define FAULTS_FENCE_DELAY_US	6500000U
 /* The failslab cache of struct dte_mapping, the exporter's sg_table. */
 #define FAULTS_SLAB		"kmalloc-64"
+/* Where that allocation is made: in failslab's stack dumps. */
+#define FAULTS_MAP_FN		"dte_map_dma_buf"
 #define DEBUGFS			"/sys/kernel/debug"
 
 enum fault_kind {
@@ -81,12 +88,16 @@ struct kind_totals {
 	uint64_t flushed;
 	uint64_t successes;		/* WRs done before a revocation */
 	uint64_t refault_errors;
+	/* failslab, failpage: the kernel log of their attempts */
+	unsigned int notices;		/* "FAULT_INJECTION" notices */
+	unsigned int in_map;		/* attempts with FAULTS_MAP_FN dumped */
 };
 
 static struct kind_totals totals[KIND_COUNT];
 static struct xfer_dev dev;
 static struct stress_bystander *bystander;
 static size_t msg_size = 256 * 1024;
+static int kmsg_fd = -1;
 
 static void usage(FILE *f)
 {
@@ -167,9 +178,18 @@ static int mark_kworkers(int val)
 	return n;
 }
 
+/* The fault attribute's debugfs directory, also its name in notices. */
+static const char *attr_name(enum fault_kind k)
+{
+	return k == FAILSLAB ? "failslab" : "fail_page_alloc";
+}
+
 static const char *attr_dir(enum fault_kind k)
 {
-	return k == FAILSLAB ? DEBUGFS "/failslab" : DEBUGFS "/fail_page_alloc";
+	static char dir[64];
+
+	snprintf(dir, sizeof(dir), DEBUGFS "/%s", attr_name(k));
+	return dir;
 }
 
 static void attr_write(enum fault_kind k, const char *name, const char *val)
@@ -180,7 +200,25 @@ static void attr_write(enum fault_kind k, const char *name, const char *val)
 	write_file(path, val);
 }
 
-/* One failure, of any kworker, of a sleeping allocation. */
+/*
+ * One failure, of any kworker, of a sleeping allocation.
+ *
+ * Marking every unbound kworker is blunt: the one failure may go to
+ * unrelated work that allocates in the window (it is then a miss, and
+ * retried), and a kworker created after the marking is not armed (a miss
+ * too). The precise tools are not available: the stack-trace filter
+ * (require-start/require-end on the exporter's .text) needs
+ * CONFIG_FAULT_INJECTION_STACKTRACE_FILTER, and fail_function needs
+ * CONFIG_FAIL_FUNCTION and a function marked ALLOW_ERROR_INJECTION; the
+ * debug kernels have neither, and UML cannot have the latter. So the
+ * window is kept short (the bystander is paused, one WRITE's refault),
+ * the injection is limited to one failure, and each attempt's kernel log
+ * says where it went: failslab dumps the stack of its failure
+ * (verbose=2: one dump per attempt, read back at once) to show that it
+ * was the exporter's map; fail_page_alloc is silent for the __GFP_NOWARN
+ * allocations of the restore, so it only gives the notice (verbose=1)
+ * and its proof is the "times" count and the refault error.
+ */
 static void arm(enum fault_kind k)
 {
 	if (k == FAILSLAB) {
@@ -194,7 +232,7 @@ static void arm(enum fault_kind k)
 	attr_write(k, "task-filter", "Y");
 	attr_write(k, "interval", "1");
 	attr_write(k, "space", "0");
-	attr_write(k, "verbose", "2");
+	attr_write(k, "verbose", k == FAILSLAB ? "2" : "1");
 	attr_write(k, "times", "1");
 	if (!mark_kworkers(1))
 		xfer_die("no unbound kworker to mark make-it-fail");
@@ -215,6 +253,61 @@ static uint64_t disarm(enum fault_kind k)
 	if (k == FAILSLAB)
 		write_file("/sys/kernel/slab/" FAULTS_SLAB "/failslab", "0");
 	return left < 1 ? (uint64_t)(1 - left) : 0;
+}
+
+/*
+ * Reading the kernel log of one attempt: each read of /dev/kmsg returns
+ * one record from this descriptor's own position, so what other readers
+ * do does not matter, and records overwritten in the ring before they are
+ * read make read() fail with EPIPE, which is reported, where counting
+ * lines of dmesg before and after goes wrong once the ring wraps.
+ */
+static void kmsg_mark(void)
+{
+	if (kmsg_fd < 0) {
+		kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (kmsg_fd < 0)
+			xfer_die_err("open(/dev/kmsg)", errno);
+	}
+	/* Past the last record: read() returns only later ones. */
+	if (lseek(kmsg_fd, 0, SEEK_END) < 0)
+		xfer_die_err("lseek(/dev/kmsg)", errno);
+}
+
+struct kmsg_counts {
+	unsigned int notices;	/* of kind @k's fault attribute */
+	bool in_map;		/* a record names FAULTS_MAP_FN */
+	bool lost;		/* records were overwritten before reading */
+};
+
+/* What the kernel logged since kmsg_mark(). */
+static void kmsg_scan(enum fault_kind k, struct kmsg_counts *c)
+{
+	char rec[8192], name[64];
+	ssize_t n;
+
+	memset(c, 0, sizeof(*c));
+	/* The notice is one record; its second line names the attribute. */
+	snprintf(name, sizeof(name), "name %s,", attr_name(k));
+	for (;;) {
+		n = read(kmsg_fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE) {
+			c->lost = true;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0)
+			xfer_die_err("read(/dev/kmsg)", errno);
+		rec[n] = 0;
+		if (strstr(rec, "FAULT_INJECTION: forcing a failure") &&
+		    strstr(rec, name))
+			c->notices++;
+		if (strstr(rec, FAULTS_MAP_FN))
+			c->in_map = true;
+	}
 }
 
 static bool kind_uses_kworkers(enum fault_kind k)
@@ -257,10 +350,12 @@ static void prepare(enum fault_kind k, struct xfer_buf *buf)
 static void destroy_qps(struct stress_pair *p)
 {
 	struct xfer_ep *eps[] = { &p->req, &p->resp };
+	int err;
 
 	for (size_t i = 0; i < ARRAY_SIZE(eps); i++) {
-		if (ibv_destroy_qp(eps[i]->qp))
-			xfer_die_err("ibv_destroy_qp", errno);
+		err = ibv_destroy_qp(eps[i]->qp);
+		if (err)
+			xfer_die_err("ibv_destroy_qp", err);
 		eps[i]->qp = NULL;
 	}
 }
@@ -370,17 +465,75 @@ static int check_wcs(const struct ibv_wc *wc, int n, enum ibv_wc_status want,
 	return err_at;
 }
 
+/*
+ * The failures injected into attempt's WRITEs; for the kworker kinds
+ * this disarms the injection.
+ */
+static uint64_t attempt_injected(enum fault_kind k, int fd,
+				 const struct dte_stats *st0)
+{
+	struct dte_stats st;
+
+	switch (k) {
+	case FAIL_MAPS:
+		stress_dte_stats(fd, &st);
+		return st.injected_map_failures - st0->injected_map_failures;
+	case FENCE_TIMEOUT:
+	case REVOKE:
+		/* The delayed fence, the revocation: made sure by prepare(). */
+		return 1;
+	case FAILSLAB:
+	case FAILPAGE:
+		return disarm(k);
+	case KIND_COUNT:
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Check what the kernel logged of a kworker kind's attempt, @hit or
+ * missed, with @injected failures (at most one): no notice of a failure
+ * the "times" count did not see; a failslab failure that failed the
+ * refault was the exporter's map allocation, and one that did not fail
+ * it was not (or rxe lost a map error).
+ */
+static void check_attempt_log(enum fault_kind k, enum side side, bool hit,
+			      uint64_t injected, const struct kmsg_counts *c)
+{
+	const char *lost = c->lost ?
+		" (kernel log records were overwritten before they were read)" :
+		"";
+
+	if (c->notices > injected)
+		xfer_die("%s %s: %u failure notices in the kernel log, %" PRIu64
+			 " failures injected", kind_names[k], side_names[side],
+			 c->notices, injected);
+	if (k != FAILSLAB)
+		return;
+	if (hit && (c->notices != 1 || !c->in_map))
+		xfer_die("failslab %s: refault failed; log: %u notices, %s"
+			 FAULTS_MAP_FN "%s", side_names[side], c->notices,
+			 c->in_map ? "" : "no ", lost);
+	if (!hit && c->in_map)
+		xfer_die("failslab %s: " FAULTS_MAP_FN
+			 " failed, but every WR succeeded", side_names[side]);
+}
+
 static void run_case(enum fault_kind k, enum side side)
 {
 	struct kind_totals *t = &totals[k];
 	enum ibv_wc_status want = side == LOCAL ? IBV_WC_LOC_PROT_ERR :
 						  IBV_WC_REM_ACCESS_ERR;
 	struct ibv_wc wc[FAULTS_WRS + 1];
+	struct kmsg_counts log = { 0 };
 	struct dte_stats st0, st1;
 	struct stress_pair p;
 	struct xfer_buf *target;
 	uint64_t err0, errs, injected = 0, msg = 1;
-	int attempt, n, err_at = FAULTS_WRS, posted = FAULTS_WRS;
+	int attempt, n, err, err_at = FAULTS_WRS, posted = FAULTS_WRS;
+	unsigned int notices = 0;
+	bool hit = false;
 	double t0 = xfer_now();
 
 	/* The responder may spend 5 s in a fence wait: no retransmission. */
@@ -395,13 +548,15 @@ static void run_case(enum fault_kind k, enum side side)
 		err0 = stress_counter(&dev, "dmabuf_refault_errors");
 		if (kind_uses_kworkers(k)) {
 			stress_bystander_pause(bystander);
+			kmsg_mark();
 			arm(k);
 		}
 		post_writes(&p, k, target, 0, FAULTS_WRS);
 		n = stress_poll(p.req.cq, wc, FAULTS_WRS,
 				STRESS_WC_TIMEOUT_S);
+		injected = attempt_injected(k, target->fd, &st0);
 		if (kind_uses_kworkers(k)) {
-			injected = disarm(k);
+			kmsg_scan(k, &log);
 			stress_bystander_resume(bystander);
 		}
 		if (n != FAULTS_WRS)
@@ -410,13 +565,21 @@ static void run_case(enum fault_kind k, enum side side)
 				 FAULTS_WRS, STRESS_WC_TIMEOUT_S);
 		errs = stress_counter(&dev, "dmabuf_refault_errors") - err0;
 		err_at = check_wcs(wc, FAULTS_WRS, want, k, t);
-		if (!kind_uses_kworkers(k) || err_at < FAULTS_WRS || errs)
+		hit = err_at < FAULTS_WRS || errs;
+		if (kind_uses_kworkers(k)) {
+			check_attempt_log(k, side, hit, injected, &log);
+			notices += log.notices;
+			t->notices += log.notices;
+			t->in_map += log.in_map;
+		}
+		if (hit || !kind_uses_kworkers(k))
 			break;
 		/* The one failure went to another allocation: again. */
 		t->misses++;
 		xfer_info("%s %s: attempt %d: %" PRIu64
-			  " failure injected elsewhere, retrying",
-			  kind_names[k], side_names[side], attempt, injected);
+			  " failure injected elsewhere (%u notices), retrying",
+			  kind_names[k], side_names[side], attempt, injected,
+			  log.notices);
 	}
 	if (attempt > FAULTS_ATTEMPTS)
 		xfer_die("%s %s: no injection reached the refault path in %d attempts",
@@ -440,17 +603,10 @@ static void run_case(enum fault_kind k, enum side side)
 	if (k != REVOKE && err_at)
 		xfer_die("%s %s: WR %d failed, expected the first", kind_names[k],
 			 side_names[side], err_at);
-
-	stress_dte_stats(target->fd, &st1);
-	if (k == FAIL_MAPS &&
-	    st1.injected_map_failures - st0.injected_map_failures != 1)
-		xfer_die("fail-maps: %" PRIu64 " map failures injected, expected 1",
-			 (uint64_t)(st1.injected_map_failures -
-				    st0.injected_map_failures));
-	if (k == FAIL_MAPS)
-		injected = 1;
-	if (k == FENCE_TIMEOUT || k == REVOKE)
-		injected = 1;
+	/* The refault error is the injected failure, not one of its own. */
+	if (injected != 1)
+		xfer_die("%s %s: %" PRIu64 " failures injected, expected 1",
+			 kind_names[k], side_names[side], injected);
 	/* One refault fails; the QP is in error before another is tried. */
 	if (errs != 1 && k != REVOKE)
 		xfer_die("%s %s: dmabuf_refault_errors rose by %" PRIu64
@@ -458,6 +614,7 @@ static void run_case(enum fault_kind k, enum side side)
 	if (!errs)
 		xfer_die("%s %s: dmabuf_refault_errors did not rise",
 			 kind_names[k], side_names[side]);
+	stress_dte_stats(target->fd, &st1);
 	if (k == REVOKE && !st1.revoked)
 		xfer_die("revoke: the buffer is not revoked");
 
@@ -469,8 +626,9 @@ static void run_case(enum fault_kind k, enum side side)
 		if (xfer_dmabuf_wait_idle(target->fd,
 					  FAULTS_FENCE_DELAY_US / 1000 + 5000))
 			xfer_die("fence-timeout: the delayed fence never signalled");
-		if (xfer_dte_fence_delay(target->fd, 0))
-			xfer_die_err("DTE_IOC_FENCE_DELAY", errno);
+		err = xfer_dte_fence_delay(target->fd, 0);
+		if (err)
+			xfer_die_err("DTE_IOC_FENCE_DELAY", err);
 	}
 	victim_destroy(&p);
 
@@ -478,10 +636,13 @@ static void run_case(enum fault_kind k, enum side side)
 	t->injected += injected;
 	t->refault_errors += errs;
 	printf("faults: %s %s: WR %d %s, %d flushed, refault_errors +%" PRIu64
-	       ", injected %" PRIu64 ", attempts %d, %.1f s\n", kind_names[k],
+	       ", injected %" PRIu64 ", attempts %d", kind_names[k],
 	       side_names[side], err_at, ibv_wc_status_str(want),
-	       posted - err_at - 1, errs, injected, attempt,
-	       xfer_now() - t0);
+	       posted - err_at - 1, errs, injected, attempt);
+	if (kind_uses_kworkers(k))
+		printf(", notices %u%s", notices,
+		       k == FAILSLAB ? ", in " FAULTS_MAP_FN : "");
+	printf(", %.1f s\n", xfer_now() - t0);
 	fflush(stdout);
 }
 
@@ -574,9 +735,13 @@ int main(int argc, char **argv)
 		printf("faults: kind=%s cases=%u injected=%" PRIu64
 		       " wr_errors=%" PRIu64 " flushed=%" PRIu64
 		       " succeeded_first=%" PRIu64 " refault_errors=%" PRIu64
-		       " misses=%u\n", kind_names[k], t->cases, t->injected,
+		       " misses=%u", kind_names[k], t->cases, t->injected,
 		       t->wr_errors, t->flushed, t->successes,
 		       t->refault_errors, t->misses);
+		if (kind_uses_kworkers((enum fault_kind)k))
+			printf(" notices=%u in_map=%u", t->notices,
+			       t->in_map);
+		printf("\n");
 	}
 	printf("faults: bystander verified=%" PRIu64 " moves=%" PRIu64 "\n",
 	       bytes, moves);

@@ -225,32 +225,43 @@ uint64_t stress_verified_write(struct stress_pair *p, uint64_t msg,
 
 /*
  * A thread that moves test exporter buffers, in turns, until stopped; it
- * can pause: @paused asks, @idle answers once no move is in progress.
- * Not tests/verbs' xfer_churn: that one cannot pause, which faults needs
- * to keep the bystander's refaults out of an injection window, and it
- * waits for each move's copy fence before starting the next, where these
- * moves follow each other without waiting.
+ * can pause. Not tests/verbs' xfer_churn: that one cannot pause, which
+ * faults needs to keep the bystander's refaults out of an injection
+ * window, and it waits for each move's copy fence before starting the
+ * next, where these moves follow each other without waiting.
+ *
+ * Pausing is one state, changed only by compare-and-swap where the two
+ * sides race: the thread moves only while it reads MOVER_RUN, and only
+ * the thread turns MOVER_PAUSE_REQ into MOVER_PAUSED, between two moves.
+ * So once pause() has seen MOVER_PAUSED no move is in progress, and none
+ * starts until resume() stores MOVER_RUN; a resume() that comes between
+ * the thread's read of MOVER_PAUSE_REQ and its swap makes the swap fail,
+ * where separate "asked" and "idle" flags would let the thread report a
+ * stale idle and move on.
  */
+enum mover_state { MOVER_RUN, MOVER_PAUSE_REQ, MOVER_PAUSED };
+
 struct stress_mover {
 	pthread_t thread;
 	int fds[2];
 	int nfds;
 	uint64_t period_us;
 	atomic_bool stop;
-	atomic_bool paused;
-	atomic_bool idle;
+	atomic_int state;	/* enum mover_state */
 	uint64_t moves;
 };
 
 static void *mover_main(void *arg)
 {
 	struct stress_mover *m = arg;
-	int err;
+	int s, err;
 
 	while (!atomic_load(&m->stop)) {
-		if (atomic_load(&m->paused)) {
-			atomic_store(&m->idle, true);
-		} else {
+		s = atomic_load(&m->state);
+		if (s == MOVER_PAUSE_REQ) {
+			atomic_compare_exchange_strong(&m->state, &s,
+						       MOVER_PAUSED);
+		} else if (s == MOVER_RUN) {
 			err = xfer_dte_op(DTE_IOC_MOVE,
 					  m->fds[m->moves % m->nfds], 0);
 			if (err)
@@ -275,6 +286,7 @@ struct stress_mover *stress_mover_start(const int *fds, int nfds,
 	memcpy(m->fds, fds, sizeof(*fds) * (size_t)nfds);
 	m->nfds = nfds;
 	m->period_us = period_us;
+	atomic_init(&m->state, MOVER_RUN);
 	err = pthread_create(&m->thread, NULL, mover_main, m);
 	if (err)
 		xfer_die_err("pthread_create", err);
@@ -283,16 +295,14 @@ struct stress_mover *stress_mover_start(const int *fds, int nfds,
 
 void stress_mover_pause(struct stress_mover *m)
 {
-	atomic_store(&m->paused, true);
-	while (!atomic_load(&m->idle))
+	atomic_store(&m->state, MOVER_PAUSE_REQ);
+	while (atomic_load(&m->state) != MOVER_PAUSED)
 		stress_usleep(1000);
 }
 
 void stress_mover_resume(struct stress_mover *m)
 {
-	/* Cleared first, so the next pause waits for the thread to see it. */
-	atomic_store(&m->idle, false);
-	atomic_store(&m->paused, false);
+	atomic_store(&m->state, MOVER_RUN);
 }
 
 uint64_t stress_mover_stop(struct stress_mover *m)

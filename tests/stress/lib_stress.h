@@ -74,8 +74,9 @@ uint64_t stress_verified_write(struct stress_pair *p, uint64_t msg,
 
 /*
  * A thread moving test exporter buffers @fds (1 or 2) in turns, one move
- * every @period_us; a failed move exits 1. Pause returns once no move is
- * in progress; stop returns the moves made.
+ * every @period_us; a failed move exits 1. Pause returns once the thread
+ * is between moves and will start none until resumed (the copy fence of
+ * its last move may still be pending); stop returns the moves made.
  */
 struct stress_mover;
 struct stress_mover *stress_mover_start(const int *fds, int nfds,

@@ -5,14 +5,16 @@
  *
  * Each iteration of a kind connects a QP pair on test exporter buffers (or
  * ODP memory), starts moving both buffers every millisecond, posts
- * TD_DEPTH WRITEs, waits a random 0-8 ms and then:
+ * TD_DEPTH WRITEs, waits until a random 1 to TD_DEPTH - 1 of them have
+ * completed and then, with the others in flight:
  *
  *   dereg        deregisters the requester's (odd iterations: the
  *                responder's) data MR while its buffer is being moved
  *   destroy-qp   destroys the requester's (odd: the responder's) QP
  *   close-fd     closes and unmaps both dma-bufs: the MRs must hold them
  *   exit         (in a child) exits with everything still registered
- *   kill         SIGKILLs a child in the middle of its traffic
+ *   kill         SIGKILLs a child in the middle of its traffic (which
+ *                keeps TD_DEPTH WRITEs posted)
  *   odp-munmap   munmaps the requester's (odd: the responder's) ODP buffer
  *   odp-kill     SIGKILLs a child doing traffic on ODP MRs
  *
@@ -25,6 +27,11 @@
  * iteration of every selected kind) three verified WRITEs on a fresh pair
  * show the device still works. A hang is a failure: every wait has a
  * deadline.
+ *
+ * The race is only tested when WRs are still outstanding at the teardown:
+ * the completions are taken just before it, and an iteration that found
+ * some missing counts as mid-flight. A kind run 3 times or more fails
+ * unless at least one of its iterations was.
  *
  * A run is --iters rounds, or with --seconds, rounds until the time is up
  * (the first in full); the summary gives the iterations of each kind.
@@ -51,6 +58,8 @@
 #define TD_MODULE	"dmabuf_test_exporter"
 /* Seconds a killed or exiting child may take to release everything. */
 #define TD_RELEASE_S	20
+/* Iterations from which a kind must have torn down mid-flight once. */
+#define TD_MIN_RACE_ITERS	3
 
 enum td_kind {
 	DEREG,
@@ -77,6 +86,8 @@ struct td_totals {
 	uint64_t bad_lkey;	/* LOC_QP_OP_ERR: see one_in_process() */
 	uint64_t flushed;
 	uint64_t unreported;	/* WRs of a destroyed QP or a dead child */
+	uint64_t mid_flight;	/* iterations with WRs outstanding at it */
+	uint64_t outstanding;	/* WRs outstanding at the teardowns */
 };
 
 static struct td_totals totals[KIND_COUNT];
@@ -109,11 +120,16 @@ static const struct buf_ops *kind_ops(enum td_kind k)
 				&xfer_dmabuf_buf_ops[XFER_SRC_DTE];
 }
 
-/* Traffic of one iteration: the pair, and the churn over its buffers. */
+/*
+ * Traffic of one iteration: the pair, the churn over its buffers, and
+ * the completions of its WRITEs reaped so far.
+ */
 struct td_traffic {
 	struct stress_pair p;
 	struct stress_mover *churn;
 	int fds[2];
+	struct ibv_wc wc[TD_DEPTH];
+	int reaped;
 };
 
 static void traffic_start(struct td_traffic *tr, struct xfer_dev *dev,
@@ -142,9 +158,65 @@ static void traffic_stop_churn(struct td_traffic *tr)
 	tr->churn = NULL;
 }
 
+/* Reap up to @n more completions, waiting at most @timeout_s. */
+static void reap_more(struct td_traffic *tr, int n, int timeout_s)
+{
+	tr->reaped += stress_poll(tr->p.req.cq, tr->wc + tr->reaped, n,
+				  timeout_s);
+}
+
+/* Completions reaped before the teardown, from @from on, must be successes. */
+static void expect_success(const struct td_traffic *tr, int from,
+			   enum td_kind k)
+{
+	for (int i = from; i < tr->reaped; i++)
+		if (tr->wc[i].status != IBV_WC_SUCCESS)
+			xfer_die("%s: WR %" PRIu64 " completed with %s before the teardown",
+				 kind_names[k], tr->wc[i].wr_id,
+				 ibv_wc_status_str(tr->wc[i].status));
+}
+
 /*
- * Reap the completions of the TD_DEPTH WRITEs and check their order and
- * statuses: successes, then flushes with at most one error of @errs among
+ * Wait until a random 1 to TD_DEPTH - 1 of the WRITEs have completed:
+ * the teardown then comes while the others are on the wire, at a point
+ * that varies from one iteration to the next. Nothing is torn down yet:
+ * they must have succeeded.
+ */
+static void wait_some(struct td_traffic *tr, enum td_kind k)
+{
+	int want = 1 + (int)(lrand48() % (TD_DEPTH - 1));
+
+	reap_more(tr, want, STRESS_WC_TIMEOUT_S);
+	if (tr->reaped != want)
+		xfer_die("%s: %d of %d WRs completed in %d s", kind_names[k],
+			 tr->reaped, want, STRESS_WC_TIMEOUT_S);
+	expect_success(tr, 0, k);
+}
+
+/*
+ * Just before the teardown: take the completions already there; returns
+ * how many WRs are outstanding, which the teardown then races with.
+ */
+static int outstanding(struct td_traffic *tr, enum td_kind k)
+{
+	int before = tr->reaped;
+
+	reap_more(tr, TD_DEPTH - tr->reaped, 0);
+	expect_success(tr, before, k);
+	return TD_DEPTH - tr->reaped;
+}
+
+static void count_outstanding(enum td_kind k, int n)
+{
+	totals[k].outstanding += (uint64_t)n;
+	if (n)
+		totals[k].mid_flight++;
+}
+
+/*
+ * Reap the rest of the completions of the TD_DEPTH WRITEs and check them
+ * all, in order, and their statuses: successes, then flushes with at most
+ * one error of @errs among
  * them (a WR sent in full but not yet acknowledged when a later one
  * failed is flushed before that one's error).
  * @all: every WR must complete (false once the requester QP is gone).
@@ -153,12 +225,12 @@ static void reap(struct td_traffic *tr, enum td_kind k,
 		 const enum ibv_wc_status *errs, int nerrs, bool all)
 {
 	struct td_totals *t = &totals[k];
-	struct ibv_wc wc[TD_DEPTH];
+	const struct ibv_wc *wc = tr->wc;
 	bool done = false, errored = false;
 	int n;
 
-	n = stress_poll(tr->p.req.cq, wc, TD_DEPTH,
-			all ? STRESS_WC_TIMEOUT_S : 1);
+	reap_more(tr, TD_DEPTH - tr->reaped, all ? STRESS_WC_TIMEOUT_S : 1);
+	n = tr->reaped;
 	if (all && n != TD_DEPTH)
 		xfer_die("%s: %d of %d WRs completed in %d s", kind_names[k],
 			 n, TD_DEPTH, STRESS_WC_TIMEOUT_S);
@@ -254,7 +326,11 @@ static void one_in_process(struct xfer_dev *dev, enum td_kind k,
 
 	traffic_start(&tr, dev, k);
 	ep = odd ? &tr.p.resp : &tr.p.req;
-	stress_usleep((uint64_t)(lrand48() % 8000));
+	wait_some(&tr, k);
+	/* The churn uses the descriptors close-fd closes: stopped first. */
+	if (k == CLOSE_FD)
+		traffic_stop_churn(&tr);
+	count_outstanding(k, outstanding(&tr, k));
 
 	switch (k) {
 	case DEREG:
@@ -270,7 +346,6 @@ static void one_in_process(struct xfer_dev *dev, enum td_kind k,
 		reap(&tr, k, retry, 1, odd);
 		break;
 	case CLOSE_FD:
-		traffic_stop_churn(&tr);
 		for (int i = 0; i < 2; i++) {
 			struct xfer_buf *b = i ? &tr.p.resp.data :
 						 &tr.p.req.data;
@@ -297,9 +372,11 @@ static void one_in_process(struct xfer_dev *dev, enum td_kind k,
 }
 
 /*
- * The child of exit and kill: its own device context, traffic that never
- * stops reaping and reposting, and an exit while WRs are in flight. A
- * child to be killed writes a byte to @ready at its first completion.
+ * The child of exit and kill: its own device context and traffic. For
+ * exit, it waits for some of its WRITEs to complete (wait_some()), writes
+ * to @ready the count of those still outstanding and exits. For kill, it
+ * reaps and reposts forever, so at least TD_DEPTH - 1 WRITEs are always
+ * outstanding, and writes that count at its first completion.
  */
 static void __attribute__((noreturn)) child_main(const char *dev_name,
 						 enum td_kind k, bool do_exit,
@@ -309,13 +386,17 @@ static void __attribute__((noreturn)) child_main(const char *dev_name,
 	struct td_traffic tr;
 	struct ibv_wc wc;
 	uint64_t next = TD_DEPTH;
+	unsigned char n;
 	int err;
 
 	xfer_quiet = true;
 	xfer_dev_open(&dev, dev_name, 1);
 	traffic_start(&tr, &dev, k);
 	if (do_exit) {
-		stress_usleep((uint64_t)(lrand48() % 8000));
+		wait_some(&tr, k);
+		n = (unsigned char)outstanding(&tr, k);
+		if (write(ready, &n, 1) != 1)
+			xfer_die_err("write", errno);
 		_exit(0);
 	}
 	for (;;) {
@@ -329,7 +410,8 @@ static void __attribute__((noreturn)) child_main(const char *dev_name,
 		if (err)
 			xfer_die_err("ibv_post_send", err);
 		if (ready >= 0) {
-			if (write(ready, "", 1) != 1)
+			n = TD_DEPTH - 1;
+			if (write(ready, &n, 1) != 1)
 				xfer_die_err("write", errno);
 			close(ready);
 			ready = -1;
@@ -338,14 +420,15 @@ static void __attribute__((noreturn)) child_main(const char *dev_name,
 }
 
 /*
- * Wait for @pid's byte on @fd: its traffic has started. Its set-up takes
- * from a fraction of a second on UML to seconds on QEMU; a fixed delay
- * would kill it in set-up on one and late on the other.
+ * Wait for @pid's byte on @fd, the WRs it has outstanding: it is in
+ * traffic. Its set-up takes from a fraction of a second on UML to
+ * seconds on QEMU; a fixed delay would act in set-up on one and late on
+ * the other.
  */
-static void wait_ready(int fd, pid_t pid, enum td_kind k)
+static int wait_ready(int fd, pid_t pid, enum td_kind k)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	char c;
+	unsigned char c;
 	int n;
 
 	do {
@@ -354,10 +437,10 @@ static void wait_ready(int fd, pid_t pid, enum td_kind k)
 	if (n < 0)
 		xfer_die_err("poll", errno);
 	if (n && read(fd, &c, 1) == 1)
-		return;
+		return c;
 	kill(pid, SIGKILL);
 	if (n)
-		xfer_die("%s: the child ended before its first completion",
+		xfer_die("%s: the child ended before its traffic started",
 			 kind_names[k]);
 	xfer_die("%s: the child had no completion in %d s", kind_names[k],
 		 STRESS_WC_TIMEOUT_S);
@@ -367,7 +450,7 @@ static void one_child(const char *dev_name, enum td_kind k)
 {
 	bool do_exit = k == EXIT;
 	long base = stress_module_refcnt(TD_MODULE);
-	int status, ready[2];
+	int status, ready[2], out;
 	pid_t pid;
 
 	if (pipe2(ready, O_CLOEXEC))
@@ -379,12 +462,12 @@ static void one_child(const char *dev_name, enum td_kind k)
 	if (!pid) {
 		close(ready[0]);
 		srand48(getpid());
-		child_main(dev_name, k, do_exit, do_exit ? -1 : ready[1]);
+		child_main(dev_name, k, do_exit, ready[1]);
 	}
 	close(ready[1]);
+	out = wait_ready(ready[0], pid, k);
 	if (!do_exit) {
 		/* In traffic, then 0-200 ms more: WRs are always in flight. */
-		wait_ready(ready[0], pid, k);
 		stress_usleep((uint64_t)(lrand48() % 200000));
 		if (kill(pid, SIGKILL))
 			xfer_die_err("kill", errno);
@@ -397,7 +480,8 @@ static void one_child(const char *dev_name, enum td_kind k)
 	if (!do_exit && !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
 		xfer_die("%s: the child ended before the kill (status %#x)",
 			 kind_names[k], status);
-	totals[k].unreported += TD_DEPTH;
+	count_outstanding(k, out);
+	totals[k].unreported += (uint64_t)(do_exit ? out : TD_DEPTH);
 	if (!kind_is_odp(k) &&
 	    !stress_module_refcnt_wait(TD_MODULE, base, TD_RELEASE_S))
 		xfer_die("%s: %s refcount is %ld %d s after the child died, was %ld",
@@ -521,15 +605,27 @@ int main(int argc, char **argv)
 		if (!(kinds & (1U << k)))
 			continue;
 		iters += t->iters;
-		printf("teardown: kind=%s iters=%" PRIu64 " success=%" PRIu64
+		printf("teardown: kind=%s iters=%" PRIu64 " mid_flight=%" PRIu64
+		       " outstanding=%" PRIu64 " success=%" PRIu64
 		       " access_err=%" PRIu64 " loc_qp_op_err=%" PRIu64
 		       " retry_exc=%" PRIu64 " flushed=%" PRIu64
 		       " unreported=%" PRIu64 "\n",
-		       kind_names[k], t->iters, t->success, t->access_err,
-		       t->bad_lkey, t->retry_exc, t->flushed, t->unreported);
+		       kind_names[k], t->iters, t->mid_flight, t->outstanding,
+		       t->success, t->access_err, t->bad_lkey, t->retry_exc,
+		       t->flushed, t->unreported);
 	}
 	printf("teardown: iters=%" PRIu64 " seconds=%.1f\n", iters,
 	       stress_budget_elapsed(&budget));
+	fflush(stdout);
+	/* Teardowns that all came after the WRs were done raced nothing. */
+	for (int k = 0; k < KIND_COUNT; k++) {
+		struct td_totals *t = &totals[k];
+
+		if ((kinds & (1U << k)) && t->iters >= TD_MIN_RACE_ITERS &&
+		    !t->mid_flight)
+			xfer_die("%s: none of %" PRIu64 " teardowns came with WRs outstanding",
+				 kind_names[k], t->iters);
+	}
 	xfer_dev_close(&dev);
 	return 0;
 }
