@@ -64,6 +64,11 @@
 #define MAX_ODP_LEN	(1ULL << 32)
 #define MAX_DELAY_US	1000U
 #define IOVA_BASE	(1ULL << 52)
+/*
+ * No 64-bit Linux has user addresses from here on (x86-64 with 5-level
+ * paging ends a page below): an implicit ODP MR has no memory there.
+ */
+#define USER_VA_LIMIT	(1ULL << 56)
 /* Attribute ids from here on are no REG_DMABUF_MR attribute. */
 #define RAW_UNKNOWN_ATTR 32
 
@@ -298,6 +303,8 @@ static struct fmr mrs[NMRS];
 
 /* ARENA_PAGES read-write, a PROT_NONE guard page, a read-only page. */
 static char *arena, *guard, *ro_page;
+/* The end of our highest mapping: user addresses reach at least here. */
+static uint64_t user_va_seen;
 
 /* Open files that are not dma-bufs. */
 static struct {
@@ -482,17 +489,41 @@ static bool handle_live(int64_t handle)
 	return false;
 }
 
-static bool lkey_live(uint32_t lkey)
+/* The live record other than @except with @lkey, NULL if none. */
+static struct fmr *mr_by_lkey(uint32_t lkey, const struct fmr *except)
 {
 	for (int i = 0; i < NMRS; i++)
-		if (mrs[i].used && mrs[i].lkey == lkey)
-			return true;
-	return false;
+		if (mrs[i].used && &mrs[i] != except && mrs[i].lkey == lkey)
+			return &mrs[i];
+	return NULL;
 }
 
-static struct fmr *track(struct ibv_mr *mr, uint32_t handle, uint32_t lkey, int slot,
-		  unsigned int access, uint64_t iova, uint64_t len,
-		  struct ibv_pd *pd)
+static bool lkey_live(uint32_t lkey)
+{
+	return mr_by_lkey(lkey, NULL);
+}
+
+/*
+ * Two live MRs never share an lkey or a handle: if a new or changed MR's
+ * key or handle is still on record, the record of an MR that is gone was
+ * kept, and calls judged by it would be judged by the wrong MR.
+ */
+static void check_unique(const struct fmr *m)
+{
+	const struct fmr *o = mr_by_lkey(m->lkey, m);
+
+	if (o)
+		report("lkey 0x%x (handle %u) is on record for a live MR already (handle %u)",
+		       m->lkey, m->handle, o->handle);
+	for (int i = 0; i < NMRS; i++)
+		if (mrs[i].used && &mrs[i] != m && mrs[i].handle == m->handle)
+			report("handle %u (lkey 0x%x) is on record for a live MR already (lkey 0x%x)",
+			       m->handle, m->lkey, mrs[i].lkey);
+}
+
+static struct fmr *track(struct ibv_mr *mr, uint32_t handle, uint32_t lkey,
+			 int slot, unsigned int access, uint64_t iova,
+			 uint64_t len, struct ibv_pd *pd)
 {
 	struct fmr *m = mr_new();
 
@@ -507,6 +538,7 @@ static struct fmr *track(struct ibv_mr *mr, uint32_t handle, uint32_t lkey, int 
 	m->pd = pd;
 	if (slot >= 0)
 		bufs[slot].nmrs++;
+	check_unique(m);
 	return m;
 }
 
@@ -793,6 +825,22 @@ static void op_dereg(void)
 /* ------------------------------------------------------------------ */
 /* Advice and rereg                                                    */
 
+/* What the record of @lkey says the MR is, for failure reports. */
+static const char *mr_kind(uint32_t lkey)
+{
+	const struct fmr *m = mr_by_lkey(lkey, NULL);
+
+	if (!m)
+		return "no MR";
+	if (m->slot >= 0)
+		return "dma-buf MR";
+	if (!m->odp)
+		return "pinned MR";
+	if (m->implicit)
+		return "implicit ODP MR";
+	return m->arena ? "ODP MR in the arena" : "ODP MR";
+}
+
 static void op_advise(void)
 {
 	struct fmr *m = pick_mr();
@@ -861,6 +909,20 @@ static void op_advise(void)
 			else
 				maybe(&e);
 		} else if ((flags & IBV_ADVISE_MR_FLAG_FLUSH) &&
+			   t->implicit && sge[i].length &&
+			   sge[i].addr + sge[i].length > user_va_seen) {
+			/*
+			 * An implicit MR stands for the user address space
+			 * only: past its end there is nothing to prefetch,
+			 * faulting or not. Where exactly it ends is the
+			 * architecture's business.
+			 */
+			if (sge[i].addr >= USER_VA_LIMIT)
+				defect(&e, EFAULT,
+				       "beyond the user address space");
+			else
+				maybe(&e);
+		} else if ((flags & IBV_ADVISE_MR_FLAG_FLUSH) &&
 			   (!t->arena || !sge[i].length) &&
 			   advice != IBV_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT) {
 			/* Faulting memory that may not be there. */
@@ -868,10 +930,10 @@ static void op_advise(void)
 		}
 	}
 
-	describe("ibv_advise_mr(%s advice %u, flags 0x%x, %u sges, first lkey 0x%x addr 0x%" PRIx64 " length 0x%x)",
+	describe("ibv_advise_mr(%s advice %u, flags 0x%x, %u sges, first lkey 0x%x (%s) addr 0x%" PRIx64 " length 0x%x)",
 		 pd == dev.pd ? "pd" : "pd2", advice, flags, nsge,
-		 nsge ? sge[0].lkey : 0, nsge ? sge[0].addr : 0,
-		 nsge ? sge[0].length : 0);
+		 nsge ? sge[0].lkey : 0, nsge ? mr_kind(sge[0].lkey) : "none",
+		 nsge ? sge[0].addr : 0, nsge ? sge[0].length : 0);
 	err = ibv_advise_mr(pd, (enum ibv_advise_mr_advice)advice, flags, sge,
 			    nsge);
 	judge(&e, err);
@@ -977,6 +1039,7 @@ static void op_raw_rereg(void)
 	if (flags & IBV_REREG_MR_CHANGE_ACCESS)
 		m->access = access;
 	m->lkey = resp.lkey;
+	check_unique(m);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1465,6 +1528,7 @@ static void op_raw_reg(void)
 		"PD handle", "key out pointer",
 	};
 	int slot = pick_buf(false), nmut = (int)rnd(3);
+	unsigned int done = 0;
 	struct raw_reg r;
 	struct raw_cmd c;
 	struct expect e;
@@ -1492,6 +1556,17 @@ static void op_raw_reg(void)
 		struct ib_uverbs_attr *at = &c.attrs[a];
 		size_t len = strlen(muts);
 
+		/*
+		 * Each kind of breakage once, and never a drop with a
+		 * duplicate: the second could undo the first (drop the
+		 * duplicate, set the PD handle back to a valid one), and the
+		 * command would be well formed after all.
+		 */
+		if (done & (1u << m) ||
+		    (m <= 1 && done & (1u << (1 - m))))
+			continue;
+		done |= 1u << m;
+
 		snprintf(muts + len, sizeof(muts) - len, "%s%s", len ? ", " : "",
 			 what[m]);
 		switch (m) {
@@ -1508,7 +1583,11 @@ static void op_raw_reg(void)
 			break;
 		case 1:
 			c.attrs[c.hdr.num_attrs++] = *at;
-			defect(&e, 0, "an attribute twice");
+			/* Unknown ones are skipped before duplicates count. */
+			if (at->attr_id >= RAW_UNKNOWN_ATTR)
+				maybe(&e);
+			else
+				defect(&e, 0, "an attribute twice");
 			break;
 		case 2:
 			at->len = (uint16_t)(rnd(2) ? rnd(17) : rnd64());
@@ -1827,9 +1906,37 @@ static void open_others(void)
 	}
 }
 
+/*
+ * The end of this process's highest mapping below the kernel's half (the
+ * x86 vsyscall page lies there): user addresses reach at least that far.
+ */
+static uint64_t highest_mapping_end(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long long start, end;
+	uint64_t top = 0;
+	char line[512];
+
+	if (!f)
+		xfer_die_err("open /proc/self/maps", errno);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx-%llx", &start, &end) == 2 &&
+		    end <= 1ULL << 63 && end > top)
+			top = end;
+	fclose(f);
+	if (!top)
+		xfer_die("no mapping in /proc/self/maps");
+	return top;
+}
+
+/*
+ * The arena, a guard page, the read-only page and a second guard page: a
+ * range that runs past the read-only page must find nothing there to pin,
+ * whatever the kernel happened to map next to it.
+ */
 static void setup_memory(void)
 {
-	char *m = mmap(NULL, (ARENA_PAGES + 2) * PAGE, PROT_READ | PROT_WRITE,
+	char *m = mmap(NULL, (ARENA_PAGES + 3) * PAGE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (m == MAP_FAILED)
@@ -1839,8 +1946,10 @@ static void setup_memory(void)
 	guard = m + ARENA_PAGES * PAGE;
 	ro_page = guard + PAGE;
 	if (mprotect(guard, PAGE, PROT_NONE) ||
-	    mprotect(ro_page, PAGE, PROT_READ))
+	    mprotect(ro_page, PAGE, PROT_READ) ||
+	    mprotect(ro_page + PAGE, PAGE, PROT_NONE))
 		xfer_die_err("mprotect", errno);
+	user_va_seen = highest_mapping_end();
 }
 
 /* Which sources this kernel has, and a first buffer of each. */
