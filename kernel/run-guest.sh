@@ -16,7 +16,8 @@
 #                         joined to the other guest over -netdev stream
 #
 # Variables named STRESS_* and FUZZ_* in the environment are passed on to
-# the job (the stress suites' knobs).
+# the job (the stress suites' knobs; not STRESS_BACKENDS and STRESS_TWONODE,
+# which are make stress's own).
 #
 # Exit status: the job's, or 124 if the guest timed out, or 125 if the guest
 # died or the kernel logged a splat (lockdep, KASAN, kmemleak, WARN, BUG,
@@ -81,7 +82,8 @@ rdma=$build/rdma-core/build
 	echo "export PYTHONPATH=$rdma/python\${PYTHONPATH:+:\$PYTHONPATH}"
 	[ -z "$node_addr" ] || echo "export RDG_NODE_ADDR=$node_addr"
 	# The stress suites' knobs reach the guest job as they were set here.
-	for var in $(compgen -v | grep -E '^(STRESS|FUZZ)_'); do
+	for var in $(compgen -v | grep -E '^(STRESS|FUZZ)_' |
+		     grep -vE '^STRESS_(BACKENDS|TWONODE)$'); do
 		printf 'export %s=%q\n' "$var" "${!var}"
 	done
 	[ "$rxe" = 0 ] || echo ". $top/kernel/guest/rxe-up || exit 1"

@@ -113,7 +113,7 @@ expect_status usage-reg-unknown-case 2 "unknown case 'reg-vram'" \
 # the buffer empty afterwards, whatever the outcome.
 trace_check() {
 	local t=/sys/kernel/tracing mounted=0 rc=0 out ev
-	local size=65536 depth=8 log=$CASE_LOG_DIR/${SUITE//\//_}_trace.txt
+	local size=65536 depth=8 log=${CASE_LOG_DIR:-/tmp}/${SUITE//\//_}_trace.txt
 	if [ ! -e $t/trace ]; then
 		mount -t tracefs nodev $t || { echo "cannot mount tracefs on $t"; return 1; }
 		mounted=1

@@ -6,12 +6,14 @@
 # record_lines NAME HOOK COMMAND...: run COMMAND, keep its output in
 # $CASE_LOG_DIR/<suite>_NAME.log and record each of its case lines. HOOK,
 # unless empty, is then called as HOOK VERDICT CASE REASON for each line.
-# A program that printed no case line, or exited non-zero without a FAIL
-# line (a crash, bad usage), is also recorded as a failure of NAME.
+# The programs exit 1 when a case failed; a program that printed no case
+# line, or exited with anything else but 0, or with 1 without a FAIL line
+# (a crash after some cases, bad usage), is also recorded as a failure of
+# NAME, so that cases it never reached do not vanish silently.
 record_lines() {
 	local name=$1 hook=$2 log rc records=0 verdict rest cname why
 	shift 2
-	log=${CASE_LOG_DIR:-/tmp}/${SUITE//\//_}_$name.log
+	log=${CASE_LOG_DIR:-/tmp}/${SUITE//\//_}_${name}_records.log
 	"$@" >"$log" 2>&1
 	rc=$?
 	while read -r verdict rest; do
@@ -27,7 +29,8 @@ record_lines() {
 		[ -z "$hook" ] || "$hook" "$verdict" "$cname" "$why"
 		records=$((records + 1))
 	done <"$log"
-	if [ "$records" = 0 ] || { [ "$rc" != 0 ] && ! grep -q '^FAIL ' "$log"; }; then
+	if [ "$records" = 0 ] || { [ "$rc" != 0 ] &&
+	   { [ "$rc" != 1 ] || ! grep -q '^FAIL ' "$log"; }; }; then
 		fail "$name" "exit $rc: $(tail -n 3 "$log" | tr '\n' ' ' | cut -c1-300)"
 	fi
 }
