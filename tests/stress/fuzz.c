@@ -1227,7 +1227,8 @@ static void op_dte_ioctl(void)
 	}
 	/* A valid command on a file that is not the exporter's. */
 	if (which != 7 && chance(5)) {
-		target = chance(50) ? cmd_fd : f.fd;
+		/* The exporter's own device, opened a second time, is not one. */
+		target = chance(50) || f.fd == exporter_fd() ? cmd_fd : f.fd;
 		ex_init(&e);
 		defect(&e, target == f.fd && f.cls == FC_NOT_OPEN ? EBADF : ENOTTY,
 		       "not the exporter's device");
