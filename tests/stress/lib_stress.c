@@ -17,59 +17,6 @@
 #define STRESS_CTRL_LEN	4096
 #define STRESS_DEPTH	8
 
-/*
- * xfer_ep_connect() with a finite transport retry count: rxe takes a
- * retry_cnt of 7 to mean "retry forever" (as IBA says only of
- * rnr_retry), so a requester whose responder QP was destroyed would never
- * complete its WRs. The library's function has no knob for it, and the
- * count cannot be changed afterwards (RTS to RTS does not take
- * IBV_QP_RETRY_CNT), hence this copy of the transitions; one
- * outstanding READ each way is enough for WRITE-only pairs.
- */
-static void ep_connect(struct xfer_ep *ep, const struct xfer_conn_info *peer,
-		       enum ibv_mtu mtu)
-{
-	struct xfer_dev *dev = ep->dev;
-	struct ibv_qp_attr attr = {
-		.qp_state = IBV_QPS_RTR,
-		.path_mtu = mtu,
-		.dest_qp_num = peer->qpn,
-		.rq_psn = peer->psn,
-		.max_dest_rd_atomic = 1,
-		.min_rnr_timer = 12,
-		.ah_attr = {
-			.is_global = 1,
-			.dlid = dev->port_attr.lid,
-			.port_num = XFER_PORT_NUM,
-			.grh = {
-				.dgid = peer->gid,
-				.sgid_index = (uint8_t)dev->gid_index,
-				.hop_limit = 64,
-			},
-		},
-	};
-	int err;
-
-	err = ibv_modify_qp(ep->qp, &attr, IBV_QP_STATE | IBV_QP_AV |
-			    IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
-			    IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC |
-			    IBV_QP_MIN_RNR_TIMER);
-	if (err)
-		xfer_die_err("ibv_modify_qp(RTR)", err);
-	memset(&attr, 0, sizeof(attr));
-	attr.qp_state = IBV_QPS_RTS;
-	attr.timeout = ep->timeout;
-	attr.retry_cnt = STRESS_RETRY_CNT;
-	attr.rnr_retry = 7;	/* RNR is flow control: retry forever */
-	attr.sq_psn = ep->psn;
-	attr.max_rd_atomic = 1;
-	err = ibv_modify_qp(ep->qp, &attr, IBV_QP_STATE | IBV_QP_TIMEOUT |
-			    IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
-			    IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
-	if (err)
-		xfer_die_err("ibv_modify_qp(RTS)", err);
-}
-
 void stress_pair_create(struct stress_pair *p, struct xfer_dev *dev,
 			const struct buf_ops *ops, size_t len,
 			uint8_t timeout)
@@ -83,10 +30,16 @@ void stress_pair_create(struct stress_pair *p, struct xfer_dev *dev,
 		       STRESS_MAX_WR, STRESS_DEPTH);
 	p->req.timeout = timeout;
 	p->resp.timeout = timeout;
+	/*
+	 * A finite retry count: a requester whose responder QP was destroyed
+	 * must complete its WRs (with a retry error), not retry forever.
+	 */
+	p->req.retry_cnt = STRESS_RETRY_CNT;
+	p->resp.retry_cnt = STRESS_RETRY_CNT;
 	xfer_ep_info(&p->req, &ri);
 	xfer_ep_info(&p->resp, &si);
-	ep_connect(&p->req, &si, mtu);
-	ep_connect(&p->resp, &ri, mtu);
+	xfer_ep_connect(&p->req, &si, mtu, STRESS_DEPTH);
+	xfer_ep_connect(&p->resp, &ri, mtu, STRESS_DEPTH);
 	p->lkey = p->req.data.mr->lkey;
 	p->rkey = p->resp.data.mr->rkey;
 	p->src = p->req.data.iova;

@@ -180,6 +180,11 @@ struct xfer_ep {
 	uint32_t rd_atom;
 	unsigned int cq_events;
 	uint8_t timeout;
+	/*
+	 * Transport retries; rxe takes 7 to mean "retry forever", which a
+	 * test that destroys the peer's QP cannot use.
+	 */
+	uint8_t retry_cnt;
 };
 
 /*

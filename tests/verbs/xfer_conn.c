@@ -324,6 +324,7 @@ void xfer_ep_create(struct xfer_ep *ep, struct xfer_dev *dev,
 
 	ep->psn = (uint32_t)lrand48() & 0xffffff;
 	ep->timeout = 14;
+	ep->retry_cnt = 7;
 	/* The QP attributes are 8 bits wide. */
 	ep->rd_atom = min_u32(min_u32(depth, 255),
 			      (uint32_t)dev->attr.max_qp_rd_atom);
@@ -384,7 +385,7 @@ void xfer_ep_connect(struct xfer_ep *ep, const struct xfer_conn_info *peer,
 	memset(&attr, 0, sizeof(attr));
 	attr.qp_state = IBV_QPS_RTS;
 	attr.timeout = ep->timeout;
-	attr.retry_cnt = 7;
+	attr.retry_cnt = ep->retry_cnt;
 	attr.rnr_retry = 7;	/* retry forever: flow control, not failure */
 	attr.sq_psn = ep->psn;
 	attr.max_rd_atomic = (uint8_t)(rd ? rd : 1);
