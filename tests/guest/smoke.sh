@@ -1,9 +1,19 @@
 #!/bin/bash
-# Smoke: rxe0 is up and perftest's WRITE, READ and SEND bandwidth tests
-# complete over it with a non-zero bandwidth (server and client on rxe0),
-# with pinned and with on-demand paging MRs.
+# Smoke: the guest has the CPUs it was given, rxe0 is up, and perftest's
+# WRITE, READ and SEND bandwidth tests complete over it with a non-zero
+# bandwidth (server and client on rxe0), with pinned and with on-demand
+# paging MRs.
 SUITE=smoke/$RDG_BACKEND
 . "$RDG_TOP/tests/lib/result.sh"
+
+# The guest runs on the CPUs it was given: a QEMU guest that silently
+# came up on one CPU would turn every concurrency test into a serial one.
+cpus=$(getconf _NPROCESSORS_ONLN)
+if [ "$cpus" = "$RDG_CPUS" ]; then
+	pass cpus-online
+else
+	fail cpus-online "$cpus CPUs online, the guest was given $RDG_CPUS"
+fi
 
 if rdma link show rxe0/1 2>/dev/null | grep -q 'state ACTIVE'; then
 	pass rxe0-active
