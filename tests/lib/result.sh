@@ -52,11 +52,12 @@ run_case() {
 # output matches MESSAGE_REGEX. For testing that bad input is rejected
 # clearly.
 expect_status() {
-	local name=$1 want=$2 regex=$3 log rc
+	local name=$1 want=$2 regex=$3 log rc start=$EPOCHREALTIME
 	shift 3
 	log=${CASE_LOG_DIR:-/tmp}/${SUITE//\//_}_${name//\//_}.log
 	"$@" >"$log" 2>&1
 	rc=$?
+	case_time "$name" "$start"
 	if [ "$want" = nonzero ] && [ "$rc" -eq 0 ]; then
 		fail "$name" "succeeded, expected a failure"
 	elif [ "$want" != nonzero ] && [ "$rc" -ne "$want" ]; then
