@@ -12,10 +12,6 @@ SUITE=dmabuf/$RDG_BACKEND
 bin=$RDG_TOP/build/tests/verbs
 xfer=$bin/rdma_xfer
 mems="dte dte-iomem udmabuf heap"
-# QEMU runs under TCG, some 25 times slower than UML: the same cases with
-# a quarter of the iterations (its point is SMP concurrency, not volume).
-pct=$([ "$RDG_BACKEND" = qemu ] && echo 25 || echo 100)
-iters_of() { local n=$(($1 * pct / 100)); echo $((n > 2 ? n : 2)); }
 
 if modprobe dmabuf_test_exporter; then
 	pass modprobe
@@ -58,9 +54,10 @@ done
 # refaults mid-transfer, and still every byte arrives. Every refault of an
 # evicted buffer copies all of it back, so 1 MiB messages get fewer slots:
 # with 8 MiB to restore every 5 ms a slow (TCG) guest barely progresses.
-# For the same reason QEMU evicts every 20 ms: at 5 ms, 1 MiB evict cases
-# took 20-40 s each there, nearly all of it restoring buffers.
-evict_us=$([ "$RDG_BACKEND" = qemu ] && echo 20000 || echo 5000)
+# For the same reason QEMU evicts a quarter as often (period_of): at 5 ms,
+# 1 MiB evict cases took 20-40 s each there, nearly all of it restoring
+# buffers.
+evict_us=$(period_of 5000)
 for op in write read send; do
 	for run in 1M:30:4 64K:300:8; do
 		IFS=: read -r size iters depth <<<"$run"

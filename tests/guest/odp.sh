@@ -10,11 +10,6 @@ SUITE=odp/$RDG_BACKEND
 . "$RDG_TOP/tests/lib/records.sh"
 bin=$RDG_TOP/build/tests/verbs
 xfer=$bin/rdma_xfer
-# QEMU runs under TCG, many times slower than UML: the same cases with a
-# quarter of the iterations (its point is SMP concurrency, not volume).
-pct=$([ "$RDG_BACKEND" = qemu ] && echo 25 || echo 100)
-iters_of() { local n=$(($1 * pct / 100)); echo $((n > 2 ? n : 2)); }
-
 record_lines odp_test "" "$bin/odp_test"
 
 # xfer_case NAME MEM COND... -- ARGS...: one record. Nothing is pinned,
@@ -39,13 +34,14 @@ done
 # process takes about 0.1 s on UML, so forks come back to back. Explicit
 # MRs get the small messages, the implicit MR the large ones.
 #
-# QEMU forks every 20 ms, not 5: on two vCPUs under TCG a fork every 5 ms
-# once kept the responder's fault from completing (a remote operation
-# error, status 11, on fork-odp-send-64K; one run in three). The likely
-# cause is ib_umem_odp_map_dma_and_lock() giving up with -EBUSY after
-# HMM_RANGE_DEFAULT_TIMEOUT (1 s) of back-to-back invalidations; rxe
-# then fails the WQE where a retry (RNR NAK) would let it finish. Open.
-fork_us=$([ "$RDG_BACKEND" = qemu ] && echo 20000 || echo 5000)
+# QEMU forks every 20 ms (period_of), not 5: on two vCPUs under TCG a
+# fork every 5 ms once kept the responder's fault from completing (a
+# remote operation error, status 11, on fork-odp-send-64K; one run in
+# three). The likely cause is ib_umem_odp_map_dma_and_lock() giving up
+# with -EBUSY after HMM_RANGE_DEFAULT_TIMEOUT (1 s) of back-to-back
+# invalidations; rxe then fails the WQE where a retry (RNR NAK) would let
+# it finish. Open.
+fork_us=$(period_of 5000)
 for op in write read send; do
 	for run in 64K:300:8:odp 1M:20:4:odp-implicit; do
 		IFS=: read -r size iters depth mem <<<"$run"

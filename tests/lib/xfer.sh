@@ -2,6 +2,17 @@
 # use the test exporter. Source after tests/lib/result.sh; $xfer names the
 # rdma_xfer binary.
 
+# QEMU runs under TCG, many times slower than UML: its cases get a quarter
+# of the iterations and their churn a quarter as often (its point is SMP
+# concurrency, not volume). At UML's churn periods a TCG guest spent most
+# of a case restoring evicted buffers, and once a fork every 5 ms kept an
+# ODP fault from completing (tests/guest/odp.sh).
+qemu_slowdown=$([ "$RDG_BACKEND" = qemu ] && echo 4 || echo 1)
+# iters_of N: N iterations scaled to this backend, at least 2.
+iters_of() { local n=$(($1 / qemu_slowdown)); echo $((n > 2 ? n : 2)); }
+# period_of US: a churn period of US microseconds scaled to this backend.
+period_of() { echo $(($1 * qemu_slowdown)); }
+
 # xfer_expect COND... -- ARGS...: rdma_xfer ARGS exits 0, its summary line
 # says every byte it moved was verified, and each COND (FIELD OP NUMBER,
 # e.g. "moves>0") holds for the summary's FIELD=value words.
