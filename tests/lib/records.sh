@@ -12,12 +12,10 @@
 # NAME, so that cases it never reached do not vanish silently.
 record_lines() {
 	local name=$1 hook=$2 log rc records=0 verdict rest cname why
-	local start=$EPOCHREALTIME
 	shift 2
 	log=${CASE_LOG_DIR:-/tmp}/${SUITE//\//_}_${name}_records.log
-	"$@" >"$log" 2>&1
+	run_timed "$name" "$log" "$@"
 	rc=$?
-	case_time "$name" "$start"
 	while read -r verdict rest; do
 		cname=${rest%%: *}
 		why=${rest#"$cname"}

@@ -20,25 +20,28 @@ pass() { result_line "PASS $SUITE/$1"; }
 fail() { result_line "FAIL $SUITE/$1: ${2:-failed}"; }
 skip() { result_line "SKIP $SUITE/$1: ${2:-skipped}"; }
 
-# case_time NAME START: append how long case NAME took since START (an
-# $EPOCHREALTIME) to $CASE_LOG_DIR/times.txt, to find where a run's time
-# goes (sort -rn times.txt).
-case_time() {
-	local us=$((${EPOCHREALTIME/./} - ${2/./}))
-
+# run_timed NAME LOG COMMAND...: run COMMAND with its output in LOG and
+# append its duration, as case NAME, to $CASE_LOG_DIR/times.txt, to find
+# where a run's time goes (sort -rn times.txt). Returns COMMAND's status.
+run_timed() {
+	local name=$1 log=$2 start=$EPOCHREALTIME us rc
+	shift 2
+	"$@" >"$log" 2>&1
+	rc=$?
+	us=$((${EPOCHREALTIME/./} - ${start/./}))
 	printf '%d.%03d %s/%s\n' $((us / 1000000)) $((us / 1000 % 1000)) \
-		"$SUITE" "$1" >> "${CASE_LOG_DIR:-/tmp}/times.txt"
+		"$SUITE" "$name" >> "${CASE_LOG_DIR:-/tmp}/times.txt"
+	return "$rc"
 }
 
 # run_case NAME COMMAND... : PASS if COMMAND exits 0, else FAIL with the
 # tail of its output. The output is kept in $CASE_LOG_DIR/NAME.log.
 run_case() {
-	local name=$1 log rc start=$EPOCHREALTIME
+	local name=$1 log rc
 	shift
 	log=${CASE_LOG_DIR:-/tmp}/${SUITE//\//_}_${name//\//_}.log
-	"$@" >"$log" 2>&1
+	run_timed "$name" "$log" "$@"
 	rc=$?
-	case_time "$name" "$start"
 	if [ "$rc" -eq 0 ]; then
 		pass "$name"
 	else
@@ -52,12 +55,11 @@ run_case() {
 # output matches MESSAGE_REGEX. For testing that bad input is rejected
 # clearly.
 expect_status() {
-	local name=$1 want=$2 regex=$3 log rc start=$EPOCHREALTIME
+	local name=$1 want=$2 regex=$3 log rc
 	shift 3
 	log=${CASE_LOG_DIR:-/tmp}/${SUITE//\//_}_${name//\//_}.log
-	"$@" >"$log" 2>&1
+	run_timed "$name" "$log" "$@"
 	rc=$?
-	case_time "$name" "$start"
 	if [ "$want" = nonzero ] && [ "$rc" -eq 0 ]; then
 		fail "$name" "succeeded, expected a failure"
 	elif [ "$want" != nonzero ] && [ "$rc" -ne "$want" ]; then
