@@ -1156,6 +1156,9 @@ int main(int argc, char **argv)
 	xfer_parse_opts(argc, argv, &o);
 	srand48(getpid() ^ (long)time(NULL));
 	xfer_dev_open(&dev, o.dev, o.gid_index);
+	/* A server takes the client's MTU; anyone else defaults to the port's. */
+	if (o.mode != XFER_SERVER && !o.p.mtu)
+		o.p.mtu = dev.port_attr.active_mtu;
 
 	if (o.mode == XFER_SERVER) {
 		sock = xfer_tcp_accept(o.port);

@@ -196,7 +196,7 @@ struct xfer_ep {
 struct xfer_params {
 	uint32_t op;
 	uint32_t depth;
-	uint32_t mtu;		/* enum ibv_mtu */
+	uint32_t mtu;		/* enum ibv_mtu, 0 for the port's active MTU */
 	uint32_t qps;
 	uint32_t seconds;
 	uint64_t size;

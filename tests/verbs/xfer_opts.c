@@ -54,7 +54,8 @@ static void usage(FILE *f)
 "                        (default 1); one thread serves them all\n"
 "  -t, --depth N         outstanding messages and buffer slots, 1..%d (default 16)\n"
 "  -x, --gid-index N     local GID index (default 1: RoCEv2 IPv4 on rxe)\n"
-"  -m, --mtu N           path MTU 256|512|1024|2048|4096 (default 1024)\n"
+"  -m, --mtu N           path MTU 256|512|1024|2048|4096 (default: the\n"
+"                        port's active MTU, as perftest does)\n"
 "      --mem KIND        data buffer memory: %s\n"
 "                        (default host); dte and dte-iomem need the\n"
 "                        dmabuf_test_exporter module; odp registers\n"
@@ -209,7 +210,6 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 			.size = 65536,
 			.iters = 1000,
 			.depth = 16,
-			.mtu = IBV_MTU_1024,
 			.qps = 1,
 		},
 		.move_us = XFER_CHURN_OFF,
