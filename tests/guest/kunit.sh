@@ -4,10 +4,11 @@
 SUITE=kunit/$RDG_BACKEND
 . "$RDG_TOP/tests/lib/result.sh"
 
-kunit_py=$RDG_TOP/build/linux-src/tools/testing/kunit/kunit.py
+kunit_dir=$RDG_TOP/build/linux-src/tools/testing/kunit
 logdir=$RDG_RESULTS/kunit
 mkdir -p "$logdir"
 
+modules=()
 while read -r module _; do
 	case "$module" in ''|'#'*) continue ;; esac
 	# A marker, not a line count: the log ring buffer may have wrapped.
@@ -21,11 +22,8 @@ while read -r module _; do
 	# rmmod, not modprobe -r: that would also unload the module under test
 	# (rdma_rxe) and take rxe0 with it.
 	rmmod "$module"
-	if ! python3 "$kunit_py" parse --json="$logdir/$module.json" \
-		< "$logdir/$module.log" > "$logdir/$module.parsed" 2>&1; then
-		fail "$module" "kunit.py parse failed: $(tail -n 2 "$logdir/$module.parsed")"
-		continue
-	fi
-	python3 "$RDG_TOP/tests/lib/kunit_results.py" "$module" \
-		"$logdir/$module.json" >> "$RESULTS_FILE" || fail "$module" "no results"
+	modules+=("$module")
 done < "$RDG_TOP/tests/kunit.modules"
+[ ${#modules[@]} -gt 0 ] || exit 0
+python3 "$RDG_TOP/tests/lib/kunit_results.py" "$kunit_dir" "$logdir" \
+	"${modules[@]}" >> "$RESULTS_FILE" || fail results "kunit_results.py failed"
