@@ -34,12 +34,17 @@ run_timed() {
 	return "$rc"
 }
 
+# case_log NAME: set $case_log to the file that keeps case NAME's output (a
+# variable, not printed: a command substitution would fork).
+case_log() { case_log=${CASE_LOG_DIR:-/tmp}/${SUITE//\//_}_${1//\//_}.log; }
+
 # run_case NAME COMMAND... : PASS if COMMAND exits 0, else FAIL with the
 # tail of its output. The output is kept in $CASE_LOG_DIR/NAME.log.
 run_case() {
 	local name=$1 log rc
 	shift
-	log=${CASE_LOG_DIR:-/tmp}/${SUITE//\//_}_${name//\//_}.log
+	case_log "$name"
+	log=$case_log
 	run_timed "$name" "$log" "$@"
 	rc=$?
 	if [ "$rc" -eq 0 ]; then
@@ -57,7 +62,8 @@ run_case() {
 expect_status() {
 	local name=$1 want=$2 regex=$3 log rc
 	shift 3
-	log=${CASE_LOG_DIR:-/tmp}/${SUITE//\//_}_${name//\//_}.log
+	case_log "$name"
+	log=$case_log
 	run_timed "$name" "$log" "$@"
 	rc=$?
 	if [ "$want" = nonzero ] && [ "$rc" -eq 0 ]; then
