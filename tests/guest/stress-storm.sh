@@ -18,7 +18,6 @@ SUITE=stress-storm/$RDG_BACKEND
 . "$RDG_TOP/tests/lib/result.sh"
 . "$RDG_TOP/tests/lib/xfer.sh"
 xfer=$RDG_TOP/build/tests/verbs/rdma_xfer
-logdir=${CASE_LOG_DIR:-/tmp}
 
 seconds=${STRESS_SECONDS:-4}
 if ! [[ $seconds =~ ^[1-9][0-9]{0,4}$ ]] || [ "$seconds" -gt 86400 ]; then
@@ -34,52 +33,50 @@ else
 fi
 
 declare -A total=([bytes]=0 [moves]=0 [evictions]=0 [restores]=0
-	[invalidations]=0 [refaults]=0 [seconds]=0)
+	[invalidations]=0 [refaults]=0 [ms]=0)
 
-# summary_field NAME LINE: NAME's value in rdma_xfer's summary LINE, 0 if
-# absent.
-summary_field() {
-	local word
-	for word in $2; do
-		[ "${word%%=*}" = "$1" ] && { echo "${word#*=}"; return; }
-	done
-	echo 0
+# ms_of SECONDS: set $ms to SECONDS (rdma_xfer's "4.123") in milliseconds.
+# Here and below builtins only: a fork costs 0.1-0.4 s in a TCG guest,
+# and the figures of a storm took two dozen of them.
+ms_of() {
+	local frac=000
+	[[ $1 == *.* ]] && frac=${1#*.}000
+	ms=$((10#${1%.*} * 1000 + 10#${frac:0:3}))
 }
 
-# storm NAME MEM COND... -- ARGS...: one record; rdma_xfer runs for the
-# storm's time on MEM with ARGS and its summary must meet every COND. The
-# figures go to the case log, the output and the totals.
+# gib_of BYTES: set $gib to BYTES in GiB with three decimals.
+gib_of() {
+	local m=$(($1 * 1000 / 1073741824))
+	printf -v gib '%d.%03d' $((m / 1000)) $((m % 1000))
+}
+
 storm() {
-	local name=$1 mem=$2 log line inval refaults gib
+	local name=$1 mem=$2 k ms gib msg
 	shift 2
-	log=$logdir/${SUITE//\//_}_$name.log
 	run_case "$name" xfer_expect "lost==0" "duplicated==0" "flushed>0" \
 		"$@" --mem "$mem" --seconds "$seconds" -q || return
-	line=$(grep '^rdma_xfer: op=' "$log")
+	local -n s=xfer_summary
+	ms_of "${s[seconds]:-0}"
+	local -A f=([bytes]=${s[bytes]:-0} [moves]=${s[moves]:-0}
+		[evictions]=${s[evictions]:-0} [restores]=${s[restores]:-0}
+		[invalidations]=${s[invalidations]:-0}
+		[refaults]=${s[refaults]:-0} [ms]=$ms)
 	if [[ $mem == odp* ]]; then
-		inval=$(summary_field odp_invalidations "$line")
-		refaults=$(summary_field odp_faults "$line")
-	else
-		inval=$(summary_field invalidations "$line")
-		refaults=$(summary_field refaults "$line")
+		f[invalidations]=${s[odp_invalidations]:-0}
+		f[refaults]=${s[odp_faults]:-0}
 	fi
-	local -A f=([bytes]=$(summary_field bytes "$line")
-		[moves]=$(summary_field moves "$line")
-		[evictions]=$(summary_field evictions "$line")
-		[restores]=$(summary_field restores "$line")
-		[invalidations]=$inval [refaults]=$refaults
-		[seconds]=$(summary_field seconds "$line"))
-	gib=$(awk -v b="${f[bytes]}" 'BEGIN { printf "%.3f", b / 2^30 }')
-	echo "# storm $name: GiB=$gib moves=${f[moves]} evictions=${f[evictions]} restores=${f[restores]} invalidations=${f[invalidations]} refaults=${f[refaults]} seconds=${f[seconds]}" |
-		tee -a "$log"
+	gib_of "${f[bytes]}"
+	printf -v msg '# storm %s: GiB=%s moves=%d evictions=%d restores=%d invalidations=%d refaults=%d seconds=%s' \
+		"$name" "$gib" "${f[moves]}" "${f[evictions]}" "${f[restores]}" \
+		"${f[invalidations]}" "${f[refaults]}" "${s[seconds]:-0}"
+	printf '%s\n' "$msg"
+	case_log "$name"
+	printf '%s\n' "$msg" >> "$case_log"
 	for k in "${!f[@]}"; do
-		total[$k]=$(awk -v a="${total[$k]}" -v b="${f[$k]}" \
-			'BEGIN { printf "%.3f", a + b }')
+		total[$k]=$((total[$k] + f[$k]))
 	done
 }
 
-# Can the exporter present buffers as I/O memory here? Not on UML, whose
-# I/O accessors cannot reach RAM: the probe says "Operation not supported".
 iomem_absent() {
 	local out
 	out=$("$xfer" --mem dte-iomem --iters 1 --size 4K -q 2>&1) && return 1
@@ -113,9 +110,10 @@ storm storm-odp-write odp "${odp_conds[@]}" -- --op write --size 64K \
 storm storm-odp-implicit-send odp-implicit "${odp_conds[@]}" -- --op send \
 	--size 64K --depth 8 --qps 2 "${churn[@]}"
 
+printf -v secs '%d.%03d' $((total[ms] / 1000)) $((total[ms] % 1000))
 awk -v b="${total[bytes]}" -v m="${total[moves]}" -v e="${total[evictions]}" \
 	-v r="${total[restores]}" -v i="${total[invalidations]}" \
-	-v f="${total[refaults]}" -v s="${total[seconds]}" 'BEGIN {
+	-v f="${total[refaults]}" -v s="$secs" 'BEGIN {
 	if (s <= 0) s = 1
 	printf "# storm: GiB=%.3f moves=%d evictions=%d restores=%d invalidations=%d refaults=%d seconds=%.1f\n",
 		b / 2^30, m, e, r, i, f, s

@@ -8,17 +8,22 @@
 # of a case restoring evicted buffers, and once a fork every 5 ms kept an
 # ODP fault from completing (tests/guest/odp.sh).
 qemu_slowdown=$([ "$RDG_BACKEND" = qemu ] && echo 4 || echo 1)
-# iters_of N: N iterations scaled to this backend, at least 2.
-iters_of() { local n=$(($1 / qemu_slowdown)); echo $((n > 2 ? n : 2)); }
-# period_of US: a churn period of US microseconds scaled to this backend.
-period_of() { echo $(($1 * qemu_slowdown)); }
+# iters_of N: set $iters to N iterations scaled to this backend, at least 2.
+# period_of US: set $period to a churn period of US microseconds scaled to
+# this backend. Both set a variable rather than print: a command
+# substitution forks, and a fork costs 0.1-0.4 s in a TCG guest.
+iters_of() { iters=$(($1 / qemu_slowdown)); ((iters > 2)) || iters=2; }
+period_of() { period=$(($1 * qemu_slowdown)); }
 
 # xfer_expect COND... -- ARGS...: rdma_xfer ARGS exits 0, its summary line
 # says every byte it moved was verified, and each COND (FIELD OP NUMBER,
-# e.g. "moves>0") holds for the summary's FIELD=value words.
+# e.g. "moves>0") holds for the summary's FIELD=value words, which are
+# left in the associative array xfer_summary.
+declare -A xfer_summary=()
 xfer_expect() {
 	local conds=() out line word key
-	local -A field=()
+	local -n field=xfer_summary
+	field=()
 	while [ "$1" != -- ]; do conds+=("$1"); shift; done
 	shift
 	out=$("$xfer" "$@" 2>&1)
