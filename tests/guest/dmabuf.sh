@@ -43,10 +43,11 @@ xfer_case() {
 	run_case "$name" xfer_expect "refaults>0" "$@" --mem "$mem"
 }
 
+iters_of 200
 for mem in $mems; do
 	for op in write write_imm read send; do
 		xfer_case "xfer-$mem-$op" "$mem" -- --op "$op" --size 64K \
-			--iters "$(iters_of 200)" --depth 8
+			--iters "$iters" --depth 8
 	done
 done
 
@@ -57,11 +58,12 @@ done
 # For the same reason QEMU evicts a quarter as often (period_of): at 5 ms,
 # 1 MiB evict cases took 20-40 s each there, nearly all of it restoring
 # buffers.
-evict_us=$(period_of 5000)
+period_of 5000
+evict_us=$period
 for op in write read send; do
 	for run in 1M:30:4 64K:300:8; do
 		IFS=: read -r size iters depth <<<"$run"
-		iters=$(iters_of "$iters")
+		iters_of "$iters"
 		xfer_case "move-$op-$size" dte "moves>0" "invalidations>0" -- \
 			--op "$op" --size "$size" --iters "$iters" \
 			--depth "$depth" --move-every-us 2000
@@ -71,23 +73,27 @@ for op in write read send; do
 	done
 done
 
+iters_of 200
 for mem in $mems; do
-	xfer_case "close-fd-$mem" "$mem" -- --op write --size 64K --iters "$(iters_of 200)" \
+	xfer_case "close-fd-$mem" "$mem" -- --op write --size 64K --iters "$iters" \
 		--depth 8 --close-fd
 done
+iters_of 300
 xfer_case close-fd-dte-move dte "moves>0" -- --op send --size 64K \
-	--iters "$(iters_of 300)" --depth 8 --close-fd --move-every-us 2000
+	--iters "$iters" --depth 8 --close-fd --move-every-us 2000
 
+iters_of 200
 for mem in $mems; do
 	for off in 4096 100; do
 		xfer_case "offset-$off-$mem-write" "$mem" -- --op write \
-			--size 64K --iters "$(iters_of 200)" --depth 8 --dmabuf-offset "$off"
+			--size 64K --iters "$iters" --depth 8 --dmabuf-offset "$off"
 		xfer_case "offset-$off-$mem-read" "$mem" -- --op read \
-			--size 64K --iters "$(iters_of 200)" --depth 8 --dmabuf-offset "$off"
+			--size 64K --iters "$iters" --depth 8 --dmabuf-offset "$off"
 	done
 done
+iters_of 300
 xfer_case offset-100-dte-move dte "moves>0" -- --op write --size 64K \
-	--iters "$(iters_of 300)" --depth 8 --dmabuf-offset 100 --move-every-us 2000
+	--iters "$iters" --depth 8 --dmabuf-offset 100 --move-every-us 2000
 
 expect_status usage-close-fd-host 2 'close-fd.*dma-buf' "$xfer" --close-fd
 expect_status usage-offset-host 2 'dmabuf-offset.*dma-buf' "$xfer" \
@@ -112,7 +118,7 @@ expect_status usage-reg-unknown-case 2 "unknown case 'reg-vram'" \
 # taking time, and some invalidation taking time. The events are off and
 # the buffer empty afterwards, whatever the outcome.
 trace_check() {
-	local t=/sys/kernel/tracing mounted=0 rc=0 out ev
+	local t=/sys/kernel/tracing mounted=0 rc=0 out ev iters
 	local size=65536 depth=8 log=${CASE_LOG_DIR:-/tmp}/${SUITE//\//_}_trace.txt
 	if [ ! -e $t/trace ]; then
 		mount -t tracefs nodev $t || { echo "cannot mount tracefs on $t"; return 1; }
@@ -125,12 +131,13 @@ trace_check() {
 			return 1
 		fi
 	done
+	iters_of 100
 	: >$t/trace
 	echo 1 >$t/events/rxe/rxe_dmabuf_invalidate/enable
 	echo 1 >$t/events/rxe/rxe_dmabuf_refault/enable
 	xfer_expect "moves>0" "invalidations>0" "refaults>0" -- --mem dte \
 		--op write --size "$size" --depth "$depth" \
-		--iters "$(iters_of 100)" --move-every-us 2000 || rc=1
+		--iters "$iters" --move-every-us 2000 || rc=1
 	echo 0 >$t/events/rxe/rxe_dmabuf_invalidate/enable
 	echo 0 >$t/events/rxe/rxe_dmabuf_refault/enable
 	grep -E 'rxe_dmabuf_(invalidate|refault):' $t/trace >"$log"

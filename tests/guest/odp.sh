@@ -20,10 +20,11 @@ xfer_case() {
 	run_case "$name" xfer_expect "odp_faults>0" "$@" --mem "$mem"
 }
 
+iters_of 200
 for mem in odp odp-implicit; do
 	for op in write write_imm read send; do
 		xfer_case "xfer-$mem-$op" "$mem" -- --op "$op" --size 64K \
-			--iters "$(iters_of 200)" --depth 8
+			--iters "$iters" --depth 8
 	done
 done
 
@@ -41,11 +42,12 @@ done
 # with -EBUSY after HMM_RANGE_DEFAULT_TIMEOUT (1 s) of back-to-back
 # invalidations; rxe then fails the WQE where a retry (RNR NAK) would let
 # it finish. Open.
-fork_us=$(period_of 5000)
+period_of 5000
+fork_us=$period
 for op in write read send; do
 	for run in 64K:300:8:odp 1M:20:4:odp-implicit; do
 		IFS=: read -r size iters depth mem <<<"$run"
-		iters=$(iters_of "$iters")
+		iters_of "$iters"
 		for churn in madvise:2000:madvises remap:2000:remaps \
 			"fork:$fork_us:forks"; do
 			IFS=: read -r kind us field <<<"$churn"
@@ -60,10 +62,11 @@ done
 # Prefetched for writing before traffic: without invalidations the
 # traffic itself faults nothing. The prefetch counts as one fault per
 # buffer (two in loopback); the bound leaves room for a stray migration.
+iters_of 200
 xfer_case prefetch-odp-write odp "odp_prefetches>0" "odp_faults<=8" -- \
-	--op write --size 64K --iters "$(iters_of 200)" --depth 8 --prefetch
+	--op write --size 64K --iters "$iters" --depth 8 --prefetch
 xfer_case prefetch-odp-implicit-read odp-implicit "odp_prefetches>0" \
-	"odp_faults<=8" -- --op read --size 64K --iters "$(iters_of 200)" \
+	"odp_faults<=8" -- --op read --size 64K --iters "$iters" \
 	--depth 8 --prefetch
 
 expect_status usage-madvise-host 2 'madvise-every-us.*ODP' "$xfer" \
