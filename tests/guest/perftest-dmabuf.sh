@@ -51,7 +51,7 @@ check_dmabuf_bw() {
 # the run, the run completes, and the client reports moves and refaults.
 check_moves() {
 	local tool=$1 out moves refaults
-	out=$(perftest_pair "$tool" -s 65536 -n 1500 -F --use_dmabuf_exporter \
+	out=$(perftest_pair "$tool" -s 65536 -n 500 -F --use_dmabuf_exporter \
 		--dmabuf_move_interval=2000 2>&1) || {
 		echo "$out"; echo "FAILED: $tool exited non-zero"; return 1; }
 	echo "$out"
