@@ -23,6 +23,10 @@ expect_status stress-backend-unknown 2 "unknown backend 'kvm' in STRESS_BACKENDS
 	env STRESS_BACKENDS=kvm make -C "$top" --no-print-directory stress
 expect_status stress-twonode-bad 2 "STRESS_TWONODE must be 0 or 1, not 'yes'" \
 	env STRESS_TWONODE=yes make -C "$top" --no-print-directory stress
+expect_status twonode-no-dir 2 'usage: .*twonode.sh RESULTS_DIR' \
+	bash "$top/tests/twonode.sh"
+expect_status twonode-seconds-bad 2 "STRESS_SECONDS='4s' must be a whole number" \
+	env STRESS_SECONDS=4s bash "$top/tests/twonode.sh" "$scratch/twonode"
 expect_status test-backend-unknown 2 "unknown backend 'kvm' in TEST_BACKENDS" \
 	env TEST_BACKENDS=kvm "$top/tests/run"
 expect_status run-guest-timeout-nan 2 'timeout must be a positive number' \

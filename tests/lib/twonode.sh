@@ -1,6 +1,6 @@
-# Two QEMU guests joined by -netdev stream on 127.0.0.1, one rxe each:
-# the guest-pair launching shared by tests/twonode.sh and
-# tests/stress/twonode-storm.sh. Source it with $top set to the checkout.
+# Two QEMU guests joined by -netdev stream on 127.0.0.1, one rxe each: how
+# tests/twonode.sh launches the pair. Source it with $top set to the
+# checkout.
 #
 # twonode_run DIR TIMEOUT SERVER_CMD... -- CLIENT_CMD...
 #   boots the server guest (rxe0 at 10.20.0.1) running SERVER_CMD and the

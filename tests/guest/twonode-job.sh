@@ -1,0 +1,40 @@
+#!/bin/bash
+# One node of the two-node tests (tests/twonode.sh), in a QEMU guest: an
+# RDMA WRITE of host memory, then a migration storm between test exporter
+# dma-bufs whose exporters move and evict them back to back. Each run's
+# output and exit status go to $RDG_RESULTS/{transfer,storm}.{log,rc};
+# the job fails if the exporter does not unload afterwards (an attachment
+# outlived its MR).
+# usage: twonode-job.sh server SECONDS
+#        twonode-job.sh client SERVER_ADDRESS SECONDS
+xfer=$RDG_TOP/build/tests/verbs/rdma_xfer
+case "$1" in
+server) peer=(--server) seconds=$2 ;;
+client) peer=(--client "$2") seconds=$3 ;;
+*) echo "usage: $0 server SECONDS | client SERVER_ADDRESS SECONDS" >&2; exit 2 ;;
+esac
+
+# run NAME ARGS...: rdma_xfer ARGS, its output and status kept as NAME.
+run() {
+	local name=$1
+	shift
+	"$xfer" "$@" > "$RDG_RESULTS/$name.log" 2>&1
+	echo $? > "$RDG_RESULTS/$name.rc"
+}
+
+modprobe dmabuf_test_exporter || exit 1
+# A server takes the run's parameters from its client; the churn options
+# are each side's own.
+run transfer "${peer[@]}" --op write --size 64K --iters 200 --depth 8 \
+	--gid-index 1
+run storm "${peer[@]}" --op write --size 64K --depth 8 --qps 2 \
+	--seconds "$seconds" --mem dte --move-every-us 0 --evict-every-us 0 \
+	--gid-index 1 -q
+
+# Buffers are released through delayed fput: a few tries.
+for _ in 1 2 3 4 5; do
+	modprobe -r dmabuf_test_exporter && exit 0
+	sleep 1
+done
+echo "twonode: dmabuf_test_exporter stays loaded" >&2
+exit 3
