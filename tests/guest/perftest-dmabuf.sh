@@ -6,31 +6,9 @@
 # bad option values rejected with a clear message and a non-zero exit.
 SUITE=perftest-dmabuf/$RDG_BACKEND
 . "$RDG_TOP/tests/lib/result.sh"
+. "$RDG_TOP/tests/lib/perftest.sh"
 
 modprobe dmabuf_test_exporter 2>/dev/null
-
-# perftest_pair TOOL ARGS...: run the server and the client of TOOL on
-# rxe0; print the client's output, then the server's.
-perftest_pair() {
-	local tool=$1 srv rc
-	shift
-	if [ -n "${NO_STDIN:-}" ]; then
-		"$tool" -d rxe0 -x 1 "$@" >/tmp/$tool.server.log 2>&1 0<&- &
-	else
-		"$tool" -d rxe0 -x 1 "$@" >/tmp/$tool.server.log 2>&1 &
-	fi
-	srv=$!
-	for _ in $(seq 100); do
-		ss -ltn 2>/dev/null | grep -q ':18515 ' && break
-		sleep 0.05
-	done
-	timeout 120 "$tool" -d rxe0 -x 1 "$@" "$RDG_SERVER_IP"
-	rc=$?
-	wait "$srv" || rc=1
-	echo "--- server"
-	cat /tmp/$tool.server.log
-	return "$rc"
-}
 
 # check_dmabuf_bw TOOL ARGS...: both sides register their buffer with
 # ibv_reg_dmabuf_mr and the client reports a positive average bandwidth.
