@@ -9,6 +9,9 @@
 #   and DIR/client (output.log holds the command's output), run-guest's
 #   own output to DIR/server.out and DIR/client.out. Sets
 #   twonode_server_rc and twonode_client_rc to run-guest's exit statuses.
+# Each guest gets 768 MiB: enough for these jobs, and a debug kernel
+# boots in 33 s under TCG with it against 47 s with the default 2 GiB
+# (KASAN shadow and struct pages for all of it).
 twonode_run() {
 	local dir=$1 timeout=$2 port server
 	local server_cmd=()
@@ -20,7 +23,7 @@ twonode_run() {
 	shift
 	mkdir -p "$dir"
 	port=$((20000 + $$ % 20000))
-	"$top/kernel/run-guest.sh" --backend qemu --smp 1 --quiet \
+	"$top/kernel/run-guest.sh" --backend qemu --smp 1 --mem 768M --quiet \
 		--timeout "$timeout" --results "$dir/server" \
 		--node-addr 10.20.0.1/24 --listen "$port" -- \
 		"${server_cmd[@]}" > "$dir/server.out" 2>&1 &
@@ -33,7 +36,7 @@ twonode_run() {
 		ss -ltn "sport = :$port" | grep -q LISTEN && break
 		sleep 0.2
 	done
-	"$top/kernel/run-guest.sh" --backend qemu --smp 1 --quiet \
+	"$top/kernel/run-guest.sh" --backend qemu --smp 1 --mem 768M --quiet \
 		--timeout "$timeout" --results "$dir/client" \
 		--node-addr 10.20.0.2/24 --connect "$port" -- \
 		bash -c 'for _ in $(seq 300); do ping -c1 -W1 10.20.0.1 >/dev/null && break; done
