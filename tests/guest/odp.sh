@@ -38,10 +38,12 @@ done
 # QEMU forks every 20 ms (period_of), not 5: on two vCPUs under TCG a
 # fork every 5 ms once kept the responder's fault from completing (a
 # remote operation error, status 11, on fork-odp-send-64K; one run in
-# three). The likely cause is ib_umem_odp_map_dma_and_lock() giving up
-# with -EBUSY after HMM_RANGE_DEFAULT_TIMEOUT (1 s) of back-to-back
-# invalidations; rxe then fails the WQE where a retry (RNR NAK) would let
-# it finish. Open.
+# three). ib_umem_odp_map_dma_and_lock() gives up with -EBUSY after
+# HMM_RANGE_DEFAULT_TIMEOUT (1 s) of back-to-back invalidations, and the
+# WQE fails, as it does on mlx5, whose page fault handler retries only
+# its own -EAGAIN. An RNR NAK would let the requester retry instead, but
+# not for the first packet of a SEND on an SRQ: that packet has already
+# taken its receive WQE, and a retransmission would take another.
 period_of 5000
 fork_us=$period
 for op in write read send; do
