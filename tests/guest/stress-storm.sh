@@ -50,6 +50,9 @@ gib_of() {
 	printf -v gib '%d.%03d' $((m / 1000)) $((m % 1000))
 }
 
+# storm NAME MEM COND... -- ARGS...: one record; rdma_xfer runs for the
+# storm's time on MEM with ARGS and its summary must meet every COND. The
+# figures go to the case log, the output and the totals.
 storm() {
 	local name=$1 mem=$2 k ms gib msg
 	shift 2
@@ -77,6 +80,8 @@ storm() {
 	done
 }
 
+# Can the exporter present buffers as I/O memory here? Not on UML, whose
+# I/O accessors cannot reach RAM: the probe says "Operation not supported".
 iomem_absent() {
 	local out
 	out=$("$xfer" --mem dte-iomem --iters 1 --size 4K -q 2>&1) && return 1
