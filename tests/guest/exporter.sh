@@ -5,6 +5,7 @@
 # reference leaked.
 SUITE=exporter/$RDG_BACKEND
 . "$RDG_TOP/tests/lib/result.sh"
+. "$RDG_TOP/tests/lib/xfer.sh"
 
 bin=$RDG_TOP/build/tests/exporter/exporter_test
 log=${CASE_LOG_DIR:-/tmp}/${SUITE//\//_}.log
@@ -34,13 +35,4 @@ else
 	fi
 fi
 
-# Buffers are released through delayed fput; give them a moment.
-for _ in 1 2 3 4 5; do
-	modprobe -r dmabuf_test_exporter 2>/dev/null && break
-	sleep 1
-done
-if lsmod | grep -q '^dmabuf_test_exporter '; then
-	fail modprobe-r "dmabuf_test_exporter still loaded: $(lsmod | grep '^dmabuf_test_exporter ')"
-else
-	pass modprobe-r
-fi
+unload_exporter

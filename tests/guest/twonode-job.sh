@@ -7,6 +7,7 @@
 # outlived its MR).
 # usage: twonode-job.sh server SECONDS
 #        twonode-job.sh client SERVER_ADDRESS SECONDS
+. "$RDG_TOP/tests/lib/xfer.sh"
 xfer=$RDG_TOP/build/tests/verbs/rdma_xfer
 case "$1" in
 server) peer=(--server) seconds=$2 ;;
@@ -31,10 +32,6 @@ run storm "${peer[@]}" --op write --size 64K --depth 8 --qps 2 \
 	--seconds "$seconds" --mem dte --move-every-us 0 --evict-every-us 0 \
 	--gid-index 1 -q
 
-# Buffers are released through delayed fput: a few tries.
-for _ in 1 2 3 4 5; do
-	modprobe -r dmabuf_test_exporter && exit 0
-	sleep 1
-done
+exporter_unloads && exit 0
 echo "twonode: dmabuf_test_exporter stays loaded" >&2
 exit 3

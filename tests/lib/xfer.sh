@@ -48,16 +48,20 @@ xfer_expect() {
 	done
 }
 
-# unload_exporter: record whether dmabuf_test_exporter unloads, i.e. no
-# buffer, attachment or mapping leaked. Buffers are released through
-# delayed fput: give them a moment.
-unload_exporter() {
-	local unloaded=0
+# exporter_unloads: whether dmabuf_test_exporter unloads, i.e. no buffer,
+# attachment or mapping leaked. Buffers are released through delayed
+# fput: give them a moment.
+exporter_unloads() {
 	for _ in 1 2 3 4 5; do
-		modprobe -r dmabuf_test_exporter 2>/dev/null && { unloaded=1; break; }
+		modprobe -r dmabuf_test_exporter 2>/dev/null && return 0
 		sleep 1
 	done
-	if [ "$unloaded" = 1 ]; then
+	return 1
+}
+
+# unload_exporter: record whether dmabuf_test_exporter unloads.
+unload_exporter() {
+	if exporter_unloads; then
 		pass modprobe-r
 	else
 		fail modprobe-r "dmabuf_test_exporter stays loaded: $(lsmod | grep '^dmabuf_test_exporter ')"
