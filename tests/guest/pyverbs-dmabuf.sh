@@ -9,10 +9,10 @@
 SUITE=pyverbs-dmabuf/$RDG_BACKEND
 . "$RDG_TOP/tests/lib/result.sh"
 . "$RDG_TOP/tests/lib/xfer.sh"
+. "$RDG_TOP/tests/lib/pyverbs.sh"
 
-rdma=$RDG_TOP/build/rdma-core/build
 logdir=${RDG_RESULTS:-/tmp}
-classes="DmaBufMRTest DmaBufTestCase DmaBufMoveTest"
+classes=$pyverbs_dmabuf_classes
 # DmaBufMoveTest's skip when the backend is not the test exporter
 no_move="Moving dma-bufs needs --dmabuf-backend test-exporter"
 
@@ -57,8 +57,7 @@ for backend in udmabuf heap test-exporter; do
 	log=$logdir/pyverbs-dmabuf-$backend.log
 	args=(--dev rxe0 --gid 1 -v --dmabuf-backend "$backend")
 	for class in $classes; do args+=(-k "$class"); done
-	# bin/run_tests.py runs Debian's python3, which pyverbs is built for.
-	"$rdma/bin/run_tests.py" "${args[@]}" >"$log" 2>&1
+	"$pyverbs_run_tests" "${args[@]}" >"$log" 2>&1
 	echo "run_tests.py exit status $?" >>"$log"
 	/usr/bin/python3 "$RDG_TOP/tests/lib/unittest_results.py" \
 		"$SUITE/$backend" "$log" "$RDG_TOP/tests/pyverbs-expected-failures" |

@@ -4,12 +4,27 @@
 # the reason given there; nothing else is dropped.
 SUITE=pyverbs/$RDG_BACKEND
 . "$RDG_TOP/tests/lib/result.sh"
+. "$RDG_TOP/tests/lib/pyverbs.sh"
 
-rdma=$RDG_TOP/build/rdma-core/build
 log=$RDG_RESULTS/pyverbs.log
-# bin/run_tests.py is rdma-core's wrapper that sets PYTHONPATH and runs
-# Debian's python3 (pyverbs is built against it, not the pyenv one on PATH).
-"$rdma/bin/run_tests.py" --dev rxe0 --gid 1 -v > "$log" 2>&1
+
+# Every test class but the dma-buf ones, which pyverbs-dmabuf runs on each
+# host backend in turn: here they would run a fourth time, on whichever
+# backend 'auto' found. Their random buffer sizes made that 30-75 s of the
+# UML guest.
+classes=() class=
+while read -r id; do
+	[[ $id == tests.*.*.* && ${id%.*} != "$class" ]] || continue
+	class=${id%.*}
+	[[ " $pyverbs_dmabuf_classes " == *" ${class##*.} "* ]] ||
+		classes+=("$class")
+done < <("$pyverbs_run_tests" --list-tests 2>/dev/null)
+if [ ${#classes[@]} -eq 0 ]; then
+	fail list-tests "run_tests.py --list-tests listed no test classes"
+	exit 0
+fi
+
+"$pyverbs_run_tests" --dev rxe0 --gid 1 -v "${classes[@]}" > "$log" 2>&1
 echo "run_tests.py exit status $?" >> "$log"
 
 /usr/bin/python3 "$RDG_TOP/tests/lib/unittest_results.py" "$SUITE" "$log" \
