@@ -61,6 +61,10 @@ rdma-core)
 			tail -n 30 "$out/cmake.log" >&2; exit 1; }
 	fi
 	ninja -C "$out/build" >"$out/ninja.log" 2>&1 || { tail -n 40 "$out/ninja.log" >&2; exit 1; }
+	# Guests see the tests read-only and could not cache their bytecode:
+	# every run_tests.py would compile them again (0.8 s a run in UML).
+	/usr/bin/python3 -m compileall -q "$src/tests" >>"$out/ninja.log" 2>&1 ||
+		{ tail -n 20 "$out/ninja.log" >&2; exit 1; }
 	;;
 perftest)
 	rdma=$build/rdma-core/build
