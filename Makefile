@@ -54,10 +54,13 @@ demo: deps userspace
 	@$(MAKE) --no-print-directory kernel BACKEND=uml FLAVOR=$(DEMO_FLAVOR)
 	@FLAVOR=$(DEMO_FLAVOR) tests/demo.sh
 
+# CMD reaches the guest's bash as written: through the environment, not
+# the recipe's text, so that its quotes and $ are the shell's, not make's.
+shell: export RDG_SHELL_CMD := $(value CMD)
 shell: deps userspace kernel
-	@if [ -n "$(CMD)" ]; then \
+	@if [ -n "$$RDG_SHELL_CMD" ]; then \
 		kernel/run-guest.sh --backend $(BACKEND) --flavor $(FLAVOR) \
-			--timeout $(TIMEOUT) -- bash -c '$(subst ','\'',$(CMD))'; \
+			--timeout $(TIMEOUT) -- bash -c "$$RDG_SHELL_CMD"; \
 	else \
 		kernel/run-guest.sh --backend $(BACKEND) --flavor $(FLAVOR) \
 			--timeout $(TIMEOUT) --interactive; \

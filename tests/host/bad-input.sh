@@ -113,14 +113,21 @@ if [ -x "$build/kernel/um-debug/linux" ]; then
 	expect_status guest-exit-status 3 'guest command exited with status 3' \
 		"$top/kernel/run-guest.sh" --quiet --timeout 120 -- bash -c 'exit 3'
 	# make shell CMD=... prints the command's output and fails when the
-	# command fails: one guest boot shows both.
+	# command fails, and the guest's shell gets CMD as written, quotes
+	# and $ included: one guest boot shows all three.
+	shell_cmd='v="a b"; echo "quoted: $v '\''single'\''"; cat /proc/version; exit 3'
 	expect_status guest-shell-exit-status 2 'guest command exited with status 3' \
-		mk shell CMD='cat /proc/version; exit 3' TIMEOUT=120
+		mk shell CMD="$shell_cmd" TIMEOUT=120
 	case_log guest-shell-exit-status
 	if grep -Eq '^Linux version 6\.12\.[0-9]+' "$case_log"; then
 		pass guest-shell-output
 	else
 		fail guest-shell-output "make shell CMD='cat /proc/version' printed no kernel version"
+	fi
+	if grep -qx "quoted: a b 'single'" "$case_log"; then
+		pass guest-shell-quoting
+	else
+		fail guest-shell-quoting "make shell CMD='$shell_cmd' did not print: quoted: a b 'single'"
 	fi
 else
 	skip guest-hang "no UML kernel built"
