@@ -107,7 +107,3 @@ done
 rm -rf "$stage"
 echo "$touched" > "$src/.touched"
 [ "$changed" -eq 0 ] || echo "  PATCHED $changed file(s) in build/linux-src"
-# The guests parse KTAP with kunit.py from this read-only tree: give them
-# its bytecode, which they could not cache themselves.
-/usr/bin/python3 -m compileall -q "$src/tools/testing/kunit" >/dev/null ||
-	echo "prepare-source: could not compile tools/testing/kunit" >&2

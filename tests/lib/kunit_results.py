@@ -6,8 +6,9 @@ usage: kunit_results.py KUNIT_DIR LOG_DIR MODULE...
 
 For each MODULE, LOG_DIR/MODULE.log holds the KTAP the module printed;
 "kunit.py parse --json" writes LOG_DIR/MODULE.json from it, with its own
-report in LOG_DIR/MODULE.parsed. Every module is parsed in this one
-process: a Python start-up costs seconds in a TCG guest.
+report in LOG_DIR/MODULE.parsed. tests/run runs this on the host, on the
+logs the guests' kunit suite (tests/guest/kunit.sh) left; RDG_BACKEND
+names the guest in the result lines.
 """
 import json
 import os
