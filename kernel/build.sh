@@ -33,6 +33,33 @@ if [ "$need_config" -eq 1 ]; then
 	"$top/kernel/configure.sh" "$arch" "$flavor" "$src" "$out"
 fi
 
+# build_key: a digest of everything this build is made from: the source
+# tree (the package's version, kernel/patches and the drivers/ overlay,
+# from which prepare-source.sh makes build/linux-src), the .config, the
+# out-of-tree modules, these scripts and the compiler. When it matches the
+# last successful build's, kbuild is not even started: its walk of a
+# finished tree costs 5 s of CPU, on every make test and make shell.
+build_key() {
+	{
+		cat "$src/.source-stamp"
+		gcc --version | sed -n 1p
+		cd "$top"
+		find drivers "${KERNEL_PATCHES:-kernel/patches}" kernel/build.sh \
+			kernel/prepare-source.sh kernel/configure.sh -type f |
+			sort | xargs sha256sum
+		for kbuild in kernel/*/Kbuild; do
+			find "$(dirname "$kbuild")" -type f
+		done | sort | xargs -r sha256sum
+		sha256sum "$out/.config"
+	} | sha256sum | cut -d' ' -f1
+}
+key=$(build_key)
+if [ "$(cat "$out/.build-key" 2>/dev/null)" = "$key" ]; then
+	echo "  KERNEL  $arch-$flavor $(cat "$out/include/config/kernel.release") (unchanged)"
+	exit 0
+fi
+rm -f "$out/.build-key"
+
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.ccache}
 # Paths under the checkout are hashed relative to it, so a clone elsewhere
 # (CI) still hits the cache.
@@ -70,4 +97,5 @@ for kbuild in "$top"/kernel/*/Kbuild; do
 		depmod -b "$out/modroot" "$kver"
 	fi
 done
+echo "$key" > "$out/.build-key"
 echo "  KERNEL  $arch-$flavor $kver ($(($(date +%s) - start)) s)"
