@@ -3,6 +3,7 @@
 # each kernel patch builds on its own and is checkpatch --strict clean.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${BUILD:-$top/build}
 SUITE=series
 . "$top/tests/lib/result.sh"
 
@@ -23,12 +24,12 @@ done <<< "$out"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 mkdir "$scratch/series"
-mapfile -t patches < <(ls "$top/build/series/linux/"*.patch)
+mapfile -t patches < <(ls "$build/series/linux/"*.patch)
 cp "${patches[0]}" "$scratch/series/"
 sed '0,/^+\t/s/^+\t.*$/& /' "${patches[1]}" > "$scratch/series/${patches[1]##*/}"
 expect_status check-fails-on-style 1 \
 	"^${patches[1]##*/} +build ok +checkpatch FAILED" \
-	env SERIES_DIR="$scratch/series" SERIES_WORK="$top/build/series-check-fault" \
+	env SERIES_DIR="$scratch/series" SERIES_WORK="$build/series-check-fault" \
 	"$top/scripts/check-series.sh"
 case_log check-fails-on-style
 if grep -q 'trailing whitespace' "$case_log" &&
