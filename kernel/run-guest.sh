@@ -19,9 +19,18 @@
 # the job (the stress suites' knobs; not STRESS_BACKENDS and STRESS_TWONODE,
 # which are make stress's own).
 #
-# Exit status: the job's, or 124 if the guest timed out, or 125 if the guest
-# died or the kernel logged a splat (lockdep, KASAN, kmemleak, WARN, BUG,
-# Oops, hung task) even though the job passed.
+# The checkout, the build directory and the current directory may be
+# anywhere, /root and /tmp included (the guest mounts private tmpfs over
+# those and binds these paths back: kernel/guest/init), but not at a path
+# with a space, a colon or a comma: kbuild cannot build there, and the
+# guest's kernel command line could not name it.
+#
+# Exit status: the job's, or 1 if the guest failed before the job started
+# (a module directory not visible, modprobe rdma_rxe failed, rxe0 not up:
+# one line "run-guest: guest setup failed: ..." names the cause), or 124
+# if the guest timed out, or 125 if the guest died or the kernel logged a
+# splat (lockdep, KASAN, kmemleak, WARN, BUG, Oops, hung task) even though
+# the job passed.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,12 +64,35 @@ case "$flavor" in debug|bench) ;; *) die "--flavor must be debug or bench, not '
 [[ "$smp" =~ ^[1-9][0-9]*$ ]] || die "--smp must be a positive number, not '$smp'"
 [ "$interactive" = 1 ] || [ $# -gt 0 ] || die "no command given (or use --interactive)"
 
+# path_ok WHAT PATH: die unless PATH can be built in and named on a guest's
+# kernel command line.
+path_ok() {
+	[[ $2 != *[[:space:]:,]* ]] ||
+		die "$1 '$2' contains a space, a colon or a comma: the kernel's build system (kbuild) cannot build there, nor can a guest's kernel command line name it; use a path without them"
+}
+# The directories the guest mounts a private tmpfs on: kept paths go below.
+private_dirs=" / /tmp /run /dev /dev/shm /mnt /var/tmp /root "
+path_ok "the checkout" "$top"
+path_ok "BUILD" "$build"
+[[ $private_dirs != *" ${build%/} "* ]] ||
+	die "BUILD=$build: the guest mounts a private tmpfs there; use a directory below it"
+
 arch=$([ "$backend" = uml ] && echo um || echo x86_64)
 kout=$build/kernel/$arch-$flavor
 if [ "$backend" = uml ]; then image=$kout/linux; else image=$kout/arch/x86/boot/bzImage; fi
 [ -x "$image" ] || [ -f "$image" ] || die "no $arch-$flavor kernel at $image (build it: make kernel BACKEND=$backend FLAVOR=$flavor)"
 kver=$(cat "$kout/include/config/kernel.release")
 modules=$kout/modroot/lib/modules
+[ -d "$modules/$kver" ] || die "no modules for $kver at $modules (build them: make kernel BACKEND=$backend FLAVOR=$flavor)"
+# Host paths the guest must see even below its private tmpfs: the checkout,
+# the build (both also as the host resolves them, symlinks followed) and
+# the directory the job starts in, unless that is one of the private
+# directories itself or cannot be named.
+keep=()
+for p in "$top" "$build" "$(readlink -f "$top")" "$(readlink -f "$build")" "$PWD"; do
+	[[ $p != *[[:space:]:,]* && $private_dirs != *" ${p%/} "* ]] || continue
+	[[ " ${keep[*]} " == *" $p "* ]] || keep+=("$p")
+done
 # The guest mounts a tmpfs over /lib/modules; the mount point must exist
 # on the (read-only in the guest) host root.
 [ -d /lib/modules ] || mkdir -p /lib/modules
@@ -69,9 +101,11 @@ if [ -z "$results" ]; then
 	mkdir -p "$build/results"
 	results=$(mktemp -d "$build/results/$backend-XXXXXX")
 fi
+path_ok "the results directory" "$results"
 mkdir -p "$results"
 results=$(readlink -f "$results")
-rm -f "$results"/{status,finished,output.log,dmesg.log,kmemleak.log,console.log}
+path_ok "the results directory" "$results"
+rm -f "$results"/{status,finished,output.log,dmesg.log,kmemleak.log,kmemleak.state,console.log,setup-error}
 
 rdma=$build/rdma-core/build
 {
@@ -82,6 +116,13 @@ rdma=$build/rdma-core/build
 	echo "export LD_LIBRARY_PATH=$rdma/lib\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
 	echo "export PYTHONPATH=$rdma/python\${PYTHONPATH:+:\$PYTHONPATH}"
 	[ -z "$node_addr" ] || echo "export RDG_NODE_ADDR=$node_addr"
+	# What fails before the job starts is one line in setup-error, which
+	# this script prints, and the job's status is 1.
+	echo "rdg_setup_failed() {"
+	echo "	printf '%s\\n' \"\$*\" > /mnt/results/setup-error"
+	echo "	printf 'guest: setup failed: %s\\n' \"\$*\" >&2"
+	echo "	exit 1"
+	echo "}"
 	# rxe is the only RDMA driver these kernels have, but libibverbs
 	# dlopens every provider its configuration lists before it matches a
 	# device: 17 of them, 240 ms per process in a UML guest and 370 ms
@@ -89,15 +130,25 @@ rdma=$build/rdma-core/build
 	if [ -f "$rdma/etc/libibverbs.d/rxe.driver" ]; then
 		echo "cp $rdma/etc/libibverbs.d/rxe.driver /run/ &&"
 		echo "	mount -t tmpfs -o size=64k verbs-providers $rdma/etc/libibverbs.d &&"
-		echo "	mv /run/rxe.driver $rdma/etc/libibverbs.d/ || exit 1"
+		echo "	mv /run/rxe.driver $rdma/etc/libibverbs.d/ ||"
+		echo "	rdg_setup_failed 'cannot give libibverbs a configuration of rxe alone in $rdma/etc/libibverbs.d'"
 	fi
 	# The stress suites' knobs reach the guest job as they were set here.
 	for var in $(compgen -v | grep -E '^(STRESS|FUZZ)_' |
 		     grep -vE '^STRESS_(BACKENDS|TWONODE)$'); do
 		printf 'export %s=%q\n' "$var" "${!var}"
 	done
-	[ "$rxe" = 0 ] || echo ". $top/kernel/guest/rxe-up || exit 1"
-	echo "cd $(printf '%q' "$PWD")"
+	if [ "$rxe" = 1 ]; then
+		echo "modprobe rdma_rxe 2>/run/rdg-setup.err ||"
+		echo "	rdg_setup_failed \"modprobe rdma_rxe failed: \$(tail -n 1 /run/rdg-setup.err)\""
+		# rxe-up exits the job when a step fails (set -e), so the
+		# failure is caught on the way out.
+		echo "trap 'cat /run/rdg-setup.err >&2; rdg_setup_failed \"rxe0 did not come up: \$(tail -n 1 /run/rdg-setup.err)\"' EXIT"
+		echo ". $top/kernel/guest/rxe-up 2>/run/rdg-setup.err"
+		echo "trap - EXIT"
+	fi
+	echo "cd $(printf '%q' "$PWD") 2>/dev/null ||"
+	echo "	rdg_setup_failed $(printf '%q' "cannot change to $PWD in the guest")"
 	if [ "$interactive" = 1 ]; then
 		echo "echo \"guest: kernel $kver ($backend); rxe0 is up; exit to leave\""
 	else
@@ -107,6 +158,7 @@ rdma=$build/rdma-core/build
 } > "$results/job.sh"
 
 cmdline="init=$top/kernel/guest/init rdg.results=RESULTS rdg.modules=$modules"
+cmdline+=" rdg.keep=$(IFS=:; echo "${keep[*]}")"
 cmdline+=" rdg.interactive=$interactive panic=-1 oops=panic softlockup_panic=0"
 if [ "$backend" = uml ]; then
 	cmd=("$image" mem="$mem" rootfstype=hostfs rootflags=/ ro
@@ -173,8 +225,15 @@ if [ ! -f "$results/finished" ]; then
 	exit 125
 fi
 status=$(cat "$results/status")
-if ! "$top/kernel/check-splats.sh" "$results"; then
+splat_args=(--backend "$backend")
+grep -q '^CONFIG_DEBUG_KMEMLEAK=y' "$kout/.config" 2>/dev/null && splat_args+=(--kmemleak)
+if ! "$top/kernel/check-splats.sh" "${splat_args[@]}" "$results"; then
 	exit 125
+fi
+if [ -s "$results/setup-error" ]; then
+	echo "run-guest: guest setup failed: $(head -n 1 "$results/setup-error")" \
+	     "(output: $results/output.log)" >&2
+	exit 1
 fi
 [ "$status" = 0 ] || echo "run-guest: the guest command exited with status $status" >&2
 exit "$status"
