@@ -155,23 +155,33 @@ static void dte_test_fill(struct kunit *test, struct dma_buf *dmabuf, u8 seed)
 	kunit_kfree(test, data);
 }
 
+/* Whether the @size bytes at @map are what fill wrote. */
+static bool dte_test_check_map(struct kunit *test, struct iosys_map *map,
+			       size_t size, u8 seed)
+{
+	bool same = true;
+	size_t i;
+	u8 *data;
+
+	data = kunit_kmalloc(test, size, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, data);
+	iosys_map_memcpy_from(data, map, 0, size);
+	for (i = 0; i < size && same; i++)
+		same = data[i] == dte_test_byte(i, seed);
+	kunit_kfree(test, data);
+	return same;
+}
+
 /* Whether the contents, read through a new vmap, are what fill wrote. */
 static bool dte_test_check(struct kunit *test, struct dma_buf *dmabuf,
 			   u8 seed)
 {
 	struct iosys_map map;
-	bool same = true;
-	size_t i;
-	u8 *data;
+	bool same;
 
-	data = kunit_kmalloc(test, dmabuf->size, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, data);
 	KUNIT_ASSERT_EQ(test, dma_buf_vmap_unlocked(dmabuf, &map), 0);
-	iosys_map_memcpy_from(data, &map, 0, dmabuf->size);
+	same = dte_test_check_map(test, &map, dmabuf->size, seed);
 	dma_buf_vunmap_unlocked(dmabuf, &map);
-	for (i = 0; i < dmabuf->size && same; i++)
-		same = data[i] == dte_test_byte(i, seed);
-	kunit_kfree(test, data);
 	return same;
 }
 
@@ -601,6 +611,7 @@ struct dte_test_mover {
 	struct completion stopped;
 	unsigned int moves;
 	unsigned int evictions;
+	unsigned int busy;
 	int err;
 };
 
@@ -623,7 +634,9 @@ static int dte_test_mover_fn(void *data)
 					      i % 2 ? DTE_MOVE_WAIT : 0);
 			mover->moves += !ret;
 		}
-		if (ret && !mover->err)
+		/* Refused while the importer's check holds a vmap. */
+		mover->busy += ret == -EBUSY;
+		if (ret && ret != -EBUSY && !mover->err)
 			mover->err = ret;
 		usleep_range(50, 150);
 	}
@@ -668,11 +681,136 @@ static void dte_test_concurrent_importer(struct kunit *test)
 	stats = dte_test_stats(test, imp->dmabuf);
 	KUNIT_EXPECT_EQ(test, stats.moves, mover.moves);
 	KUNIT_EXPECT_EQ(test, stats.evictions, mover.evictions);
-	KUNIT_EXPECT_EQ(test, imp->notified, mover.moves + mover.evictions);
+	/* A refused move or eviction has told importers all the same. */
+	KUNIT_EXPECT_EQ(test, imp->notified,
+			mover.moves + mover.evictions + mover.busy);
 	KUNIT_EXPECT_EQ(test, imp->notified_unlocked, 0);
 	KUNIT_EXPECT_EQ(test, stats.maps, stats.unmaps);
 	KUNIT_EXPECT_EQ(test, stats.vmaps, stats.vunmaps);
 	KUNIT_EXPECT_TRUE(test, dte_test_check(test, imp->dmabuf, 21));
+}
+
+/*
+ * An importer that keeps a kernel mapping across move_notify: the dma-buf
+ * core would hand its cached address out again after a move, so moves and
+ * evictions are refused while it lasts, and the buffer stays as it was.
+ */
+static void dte_test_vmap_blocks_move(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct dte_stats before, after;
+	struct iosys_map map;
+
+	dte_test_fill(test, imp->dmabuf, 17);
+	KUNIT_ASSERT_EQ(test, dma_buf_vmap_unlocked(imp->dmabuf, &map), 0);
+
+	before = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(imp->dmabuf, 0), -EBUSY);
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(imp->dmabuf, DTE_MOVE_WAIT),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, dte_buffer_evict(imp->dmabuf), -EBUSY);
+	after = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_MEMEQ(test, &before, &after, sizeof(before));
+	/* Asked first, so that importers can drop their vmaps. */
+	KUNIT_EXPECT_EQ(test, imp->notified, 3);
+
+	/* The kept mapping and a new one still show the same pages. */
+	KUNIT_EXPECT_TRUE(test, dte_test_check_map(test, &map,
+						   imp->dmabuf->size, 17));
+	KUNIT_EXPECT_TRUE(test, dte_test_check(test, imp->dmabuf, 17));
+	dma_buf_vunmap_unlocked(imp->dmabuf, &map);
+
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(imp->dmabuf, DTE_MOVE_WAIT), 0);
+	KUNIT_EXPECT_EQ(test, dte_buffer_evict(imp->dmabuf), 0);
+	KUNIT_EXPECT_TRUE(test, dte_test_check(test, imp->dmabuf, 17));
+	KUNIT_EXPECT_EQ(test, dte_test_stats(test, imp->dmabuf).moves, 1);
+}
+
+/**
+ * struct dte_test_vmapper - an importer that reaches the buffer only
+ * through a vmap, which it drops on move_notify (as rxe does)
+ * @map: the vmap
+ * @mapped: whether @map is held
+ * @notified: move_notify calls
+ */
+struct dte_test_vmapper {
+	struct iosys_map map;
+	bool mapped;
+	unsigned int notified;
+};
+
+static void dte_test_vmapper_notify(struct dma_buf_attachment *attach)
+{
+	struct dte_test_vmapper *v = attach->importer_priv;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+
+	v->notified++;
+	if (v->mapped)
+		dma_buf_vunmap(attach->dmabuf, &v->map);
+	v->mapped = false;
+}
+
+static const struct dma_buf_attach_ops dte_test_vmapper_ops = {
+	.allow_peer2peer = false,
+	.move_notify = dte_test_vmapper_notify,
+};
+
+static int dte_test_vmapper_map(struct dma_buf *dmabuf,
+				struct dte_test_vmapper *v)
+{
+	int ret;
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	ret = dma_buf_vmap(dmabuf, &v->map);
+	v->mapped = !ret;
+	dma_resv_unlock(dmabuf->resv);
+	return ret;
+}
+
+/* Moves and evictions go ahead when importers drop their vmaps in time. */
+static void dte_test_vmap_dropped_on_notify(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct dma_buf_attachment *attach;
+	struct dte_test_vmapper *v;
+	struct dte_stats stats;
+
+	v = kunit_kzalloc(test, sizeof(*v), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, v);
+	attach = dma_buf_dynamic_attach(imp->dmabuf, imp->dev,
+					&dte_test_vmapper_ops, v);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, attach);
+	dte_test_fill(test, imp->dmabuf, 19);
+
+	KUNIT_EXPECT_EQ(test, dte_test_vmapper_map(imp->dmabuf, v), 0);
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(imp->dmabuf, 0), 0);
+	KUNIT_EXPECT_FALSE(test, v->mapped);
+	KUNIT_EXPECT_EQ(test, dte_test_vmapper_map(imp->dmabuf, v), 0);
+	if (v->mapped)
+		KUNIT_EXPECT_TRUE(test, dte_test_check_map(test, &v->map,
+							   DTE_TEST_SIZE, 19));
+
+	KUNIT_EXPECT_EQ(test, dte_buffer_evict(imp->dmabuf), 0);
+	KUNIT_EXPECT_FALSE(test, v->mapped);
+	KUNIT_EXPECT_EQ(test, dte_test_vmapper_map(imp->dmabuf, v), 0);
+	if (v->mapped)
+		KUNIT_EXPECT_TRUE(test, dte_test_check_map(test, &v->map,
+							   DTE_TEST_SIZE, 19));
+
+	stats = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, stats.moves, 1);
+	KUNIT_EXPECT_EQ(test, stats.evictions, 1);
+	KUNIT_EXPECT_EQ(test, stats.evicted, 0);
+	KUNIT_EXPECT_EQ(test, v->notified, 2);
+	KUNIT_EXPECT_EQ(test, imp->notified, 2);
+
+	dma_resv_lock(imp->dmabuf->resv, NULL);
+	if (v->mapped)
+		dma_buf_vunmap(imp->dmabuf, &v->map);
+	v->mapped = false;
+	dma_resv_unlock(imp->dmabuf->resv);
+	dma_buf_detach(imp->dmabuf, attach);
 }
 
 static struct kunit_case dte_test_cases[] = {
@@ -691,6 +829,8 @@ static struct kunit_case dte_test_cases[] = {
 	KUNIT_CASE(dte_test_move_wait),
 	KUNIT_CASE(dte_test_release_signals_fence),
 	KUNIT_CASE(dte_test_concurrent_importer),
+	KUNIT_CASE(dte_test_vmap_blocks_move),
+	KUNIT_CASE(dte_test_vmap_dropped_on_notify),
 	{}
 };
 

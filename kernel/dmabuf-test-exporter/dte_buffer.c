@@ -341,8 +341,20 @@ static struct dte_buffer *dte_buffer_of(struct dma_buf *dmabuf)
 	return dmabuf->priv;
 }
 
-/* Importers lose their mappings, user space its PTEs. */
-static void dte_invalidate_locked(struct dte_buffer *buf)
+/**
+ * dte_invalidate_locked - tell users that the pages are going away
+ * @buf: the buffer, whose reservation lock is held
+ *
+ * Importers lose their mappings (move_notify), user space its PTEs. The
+ * dma-buf core, though, keeps one kernel mapping for all vmap callers and
+ * hands it out again without asking the exporter, so a vmap that an
+ * importer keeps across move_notify would point at the old pages after a
+ * move: the caller must then give up, with the pages in place. That the
+ * importers have dropped their mappings is harmless: they map again.
+ *
+ * Return: 0, or -EBUSY if an importer still holds a vmap.
+ */
+static int dte_invalidate_locked(struct dte_buffer *buf)
 {
 	struct dma_buf *dmabuf = buf->dmabuf;
 
@@ -350,6 +362,7 @@ static void dte_invalidate_locked(struct dte_buffer *buf)
 
 	dma_buf_move_notify(dmabuf);
 	unmap_mapping_range(dmabuf->file->f_mapping, 0, 0, 1);
+	return dmabuf->vmapping_counter ? -EBUSY : 0;
 }
 
 /**
@@ -438,9 +451,10 @@ EXPORT_SYMBOL_NS_GPL(dte_buffer_create, DMABUF_TEST_EXPORTER);
  * zapped. The copy itself runs asynchronously.
  *
  * Return: 0; -EINVAL for a foreign dma-buf or unknown flags, -ENODEV if
- * revoked, -EBUSY if pinned, -ENOMEM, -EINTR if interrupted (with
- * %DTE_MOVE_WAIT the move has then been done), or -ETIMEDOUT if the fence
- * did not signal within twice the largest fence delay.
+ * revoked, -EBUSY if pinned, or vmapped by an importer that kept its vmap
+ * across move_notify, -ENOMEM, -EINTR if interrupted (with %DTE_MOVE_WAIT
+ * the move has then been done), or -ETIMEDOUT if the fence did not signal
+ * within twice the largest fence delay.
  */
 int dte_buffer_move(struct dma_buf *dmabuf, u32 flags)
 {
@@ -467,8 +481,9 @@ int dte_buffer_move(struct dma_buf *dmabuf, u32 flags)
 		 * Should the migration then fail, users just refault into
 		 * the pages they had.
 		 */
-		dte_invalidate_locked(buf);
-		ret = dte_migrate_locked(buf);
+		ret = dte_invalidate_locked(buf);
+		if (!ret)
+			ret = dte_migrate_locked(buf);
 		if (!ret) {
 			buf->moves++;
 			fence = dma_fence_get(buf->cur->fence);
@@ -499,7 +514,8 @@ EXPORT_SYMBOL_NS_GPL(dte_buffer_move, DMABUF_TEST_EXPORTER);
  * fault. Evicting an evicted buffer does nothing.
  *
  * Return: 0; -EINVAL for a foreign dma-buf, -ENODEV if revoked, -EBUSY if
- * pinned, or -EINTR if interrupted.
+ * pinned, or vmapped by an importer that kept its vmap across move_notify,
+ * or -EINTR if interrupted.
  */
 int dte_buffer_evict(struct dma_buf *dmabuf)
 {
@@ -517,12 +533,14 @@ int dte_buffer_evict(struct dma_buf *dmabuf)
 	} else if (buf->pins) {
 		ret = -EBUSY;
 	} else if (!buf->evicted) {
-		buf->saved = buf->cur;
-		buf->cur = NULL;
-		buf->evicted = true;
-		buf->evictions++;
-		buf->generation++;
-		dte_invalidate_locked(buf);
+		ret = dte_invalidate_locked(buf);
+		if (!ret) {
+			buf->saved = buf->cur;
+			buf->cur = NULL;
+			buf->evicted = true;
+			buf->evictions++;
+			buf->generation++;
+		}
 	}
 	dma_resv_unlock(dmabuf->resv);
 	return ret;
@@ -553,6 +571,7 @@ int dte_buffer_revoke(struct dma_buf *dmabuf)
 		return ret;
 	if (!buf->revoked) {
 		buf->revoked = true;
+		/* As an unplug would: a vmap kept is the importer's problem. */
 		dte_invalidate_locked(buf);
 		dte_backing_put(buf->cur);
 		dte_backing_put(buf->saved);

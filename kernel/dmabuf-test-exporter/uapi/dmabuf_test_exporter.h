@@ -10,9 +10,11 @@
  *   EINVAL  it is not a dma-buf, or a dma-buf of another exporter; or a
  *           flag, size or value is out of range, or a pad field is not zero
  *   ENODEV  MOVE, EVICT or FAIL_MAPS on a revoked buffer
- *   EBUSY   MOVE or EVICT of a buffer an importer has pinned
+ *   EBUSY   MOVE or EVICT of a buffer an importer has pinned, or has a
+ *           kernel mapping (vmap) of that it did not drop on move_notify
  *   ENOTTY  unknown ioctl
- * A request that fails leaves the buffer as it was.
+ * A request that fails leaves the buffer as it was (a MOVE or EVICT refused
+ * with EBUSY has told importers to drop their mappings: they map again).
  */
 #ifndef _UAPI_DMABUF_TEST_EXPORTER_H
 #define _UAPI_DMABUF_TEST_EXPORTER_H
