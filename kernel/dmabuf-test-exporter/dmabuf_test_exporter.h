@@ -21,5 +21,6 @@ int dte_buffer_revoke(struct dma_buf *dmabuf);
 int dte_buffer_fail_maps(struct dma_buf *dmabuf, u32 count, int error);
 int dte_buffer_set_fence_delay(struct dma_buf *dmabuf, u32 delay_us);
 int dte_buffer_get_stats(struct dma_buf *dmabuf, struct dte_stats *stats);
+int dte_buffer_corrupt_saved(struct dma_buf *dmabuf, u64 offset);
 
 #endif /* _DMABUF_TEST_EXPORTER_H */

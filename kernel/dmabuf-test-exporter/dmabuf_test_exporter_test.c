@@ -25,6 +25,8 @@
 #define DTE_TEST_PAGES 5
 #define DTE_TEST_SIZE (DTE_TEST_PAGES * PAGE_SIZE)
 #define DTE_TEST_WAIT (10 * HZ)
+/* Long enough for an unhindered copy of DTE_TEST_SIZE to finish. */
+#define DTE_TEST_SETTLE (HZ / 10)
 
 /**
  * struct dte_test_importer - the importer each test case starts with
@@ -813,6 +815,184 @@ static void dte_test_vmap_dropped_on_notify(struct kunit *test)
 	dma_buf_detach(imp->dmabuf, attach);
 }
 
+/* A fence of another device's work on the buffer. */
+struct dte_test_fence {
+	struct dma_fence base;
+	spinlock_t lock;	/* the fence's */
+};
+
+static_assert(offsetof(struct dte_test_fence, base) == 0);
+
+static const char *dte_test_fence_name(struct dma_fence *fence)
+{
+	return "dte-test";
+}
+
+static const struct dma_fence_ops dte_test_fence_ops = {
+	.get_driver_name = dte_test_fence_name,
+	.get_timeline_name = dte_test_fence_name,
+};
+
+static void dte_test_fence_done(void *fence)
+{
+	dma_fence_signal(fence);
+	dma_fence_put(fence);
+}
+
+/*
+ * An unsignalled fence added to @dmabuf's reservation object with @usage;
+ * signalled, if the test has not, and dropped when the test ends.
+ */
+static struct dma_fence *dte_test_add_fence(struct kunit *test,
+					    struct dma_buf *dmabuf,
+					    enum dma_resv_usage usage)
+{
+	struct dte_test_fence *f;
+	int ret;
+
+	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	spin_lock_init(&f->lock);
+	dma_fence_init(&f->base, &dte_test_fence_ops, &f->lock,
+		       dma_fence_context_alloc(1), 1);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							dte_test_fence_done,
+							&f->base), 0);
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	ret = dma_resv_reserve_fences(dmabuf->resv, 1);
+	if (!ret)
+		dma_resv_add_fence(dmabuf->resv, &f->base, usage);
+	dma_resv_unlock(dmabuf->resv);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	return &f->base;
+}
+
+/*
+ * Others' work on the old pages may still be running when a move is asked
+ * for: the copy starts only once their fences, of any usage, signalled.
+ * So does the checksum of an eviction.
+ */
+static void dte_test_move_after_fences(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct dma_fence *write, *bookkeep, *copy, *seal;
+
+	dte_test_fill(test, imp->dmabuf, 13);
+	write = dte_test_add_fence(test, imp->dmabuf, DMA_RESV_USAGE_WRITE);
+	bookkeep = dte_test_add_fence(test, imp->dmabuf,
+				      DMA_RESV_USAGE_BOOKKEEP);
+
+	KUNIT_ASSERT_EQ(test, dte_buffer_move(imp->dmabuf, 0), 0);
+	copy = dte_test_kernel_fence(imp->dmabuf);
+	KUNIT_ASSERT_NOT_NULL(test, copy);
+	KUNIT_EXPECT_EQ(test, dma_fence_wait_timeout(copy, false,
+						     DTE_TEST_SETTLE), 0);
+	dma_fence_signal(write);
+	KUNIT_EXPECT_EQ(test, dma_fence_wait_timeout(copy, false,
+						     DTE_TEST_SETTLE), 0);
+	dma_fence_signal(bookkeep);
+	KUNIT_EXPECT_GT(test, dma_fence_wait_timeout(copy, false,
+						     DTE_TEST_WAIT), 0);
+	KUNIT_EXPECT_EQ(test, dma_fence_get_status(copy), 1);
+	KUNIT_EXPECT_GE(test, ktime_compare(copy->timestamp,
+					    bookkeep->timestamp), 0);
+	dma_fence_put(copy);
+	KUNIT_EXPECT_TRUE(test, dte_test_check(test, imp->dmabuf, 13));
+
+	write = dte_test_add_fence(test, imp->dmabuf, DMA_RESV_USAGE_WRITE);
+	KUNIT_ASSERT_EQ(test, dte_buffer_evict(imp->dmabuf), 0);
+	seal = dte_test_kernel_fence(imp->dmabuf);
+	KUNIT_ASSERT_NOT_NULL(test, seal);
+	KUNIT_EXPECT_EQ(test, dma_fence_wait_timeout(seal, false,
+						     DTE_TEST_SETTLE), 0);
+	dma_fence_signal(write);
+	KUNIT_EXPECT_GT(test, dma_fence_wait_timeout(seal, false,
+						     DTE_TEST_WAIT), 0);
+	KUNIT_EXPECT_EQ(test, dma_fence_get_status(seal), 1);
+	dma_fence_put(seal);
+	KUNIT_EXPECT_TRUE(test, dte_test_check(test, imp->dmabuf, 13));
+}
+
+/*
+ * The saved copy of an evicted buffer is checksummed once the copy that
+ * filled it is done, even if the eviction came first.
+ */
+static void dte_test_evict_during_copy(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct dma_fence *restore;
+	struct sg_table *sgt;
+
+	dte_test_fill(test, imp->dmabuf, 29);
+	KUNIT_ASSERT_EQ(test, dte_buffer_set_fence_delay(imp->dmabuf, 20000),
+			0);
+	KUNIT_ASSERT_EQ(test, dte_buffer_move(imp->dmabuf, 0), 0);
+	KUNIT_ASSERT_EQ(test, dte_buffer_evict(imp->dmabuf), 0);
+
+	sgt = dte_test_map(imp->attach);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	restore = dte_test_kernel_fence(imp->dmabuf);
+	KUNIT_EXPECT_NOT_NULL(test, restore);
+	if (restore) {
+		KUNIT_EXPECT_GT(test, dma_fence_wait_timeout(restore, false,
+							     DTE_TEST_WAIT),
+				0);
+		KUNIT_EXPECT_EQ(test, dma_fence_get_status(restore), 1);
+		dma_fence_put(restore);
+	}
+	dte_test_unmap(imp->attach, sgt);
+	KUNIT_EXPECT_TRUE(test, dte_test_check(test, imp->dmabuf, 29));
+}
+
+/*
+ * A saved copy changed behind the exporter's back (a lost or stray write)
+ * fails its restore: the restore fence carries -EIO, and whoever waits for
+ * the restore itself (a pin, a vmap, a page fault) fails.
+ */
+static void dte_test_checksum_catches_corruption(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct dma_fence *restore;
+	struct sg_table *sgt;
+	int ret;
+
+	dte_test_fill(test, imp->dmabuf, 23);
+	KUNIT_EXPECT_EQ(test, dte_buffer_corrupt_saved(imp->dmabuf, 0),
+			-EINVAL);
+	KUNIT_ASSERT_EQ(test, dte_buffer_evict(imp->dmabuf), 0);
+	KUNIT_EXPECT_EQ(test, dte_buffer_corrupt_saved(imp->dmabuf,
+						       DTE_TEST_SIZE),
+			-EINVAL);
+	KUNIT_ASSERT_EQ(test, dte_buffer_corrupt_saved(imp->dmabuf,
+						       3 * PAGE_SIZE + 17),
+			0);
+
+	sgt = dte_test_map(imp->attach);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	restore = dte_test_kernel_fence(imp->dmabuf);
+	KUNIT_EXPECT_NOT_NULL(test, restore);
+	if (restore) {
+		KUNIT_EXPECT_GT(test, dma_fence_wait_timeout(restore, false,
+							     DTE_TEST_WAIT),
+				0);
+		KUNIT_EXPECT_EQ(test, dma_fence_get_status(restore), -EIO);
+		dma_fence_put(restore);
+	}
+	dma_resv_lock(imp->dmabuf->resv, NULL);
+	ret = dma_buf_pin(imp->attach);
+	KUNIT_EXPECT_EQ(test, ret, -EIO);
+	if (!ret)
+		dma_buf_unpin(imp->attach);
+	dma_resv_unlock(imp->dmabuf->resv);
+	dte_test_unmap(imp->attach, sgt);
+
+	/* The next move copies what is there, the changed byte included. */
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(imp->dmabuf, DTE_MOVE_WAIT), 0);
+	KUNIT_EXPECT_FALSE(test, dte_test_check(test, imp->dmabuf, 23));
+	KUNIT_EXPECT_EQ(test, dte_test_stats(test, imp->dmabuf).pins, 0);
+}
+
 static struct kunit_case dte_test_cases[] = {
 	KUNIT_CASE(dte_test_create_validation),
 	KUNIT_CASE(dte_test_bad_requests),
@@ -831,6 +1011,9 @@ static struct kunit_case dte_test_cases[] = {
 	KUNIT_CASE(dte_test_concurrent_importer),
 	KUNIT_CASE(dte_test_vmap_blocks_move),
 	KUNIT_CASE(dte_test_vmap_dropped_on_notify),
+	KUNIT_CASE(dte_test_move_after_fences),
+	KUNIT_CASE(dte_test_evict_during_copy),
+	KUNIT_CASE(dte_test_checksum_catches_corruption),
 	{}
 };
 

@@ -1,161 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * dmabuf_test_exporter: buffers, their backing pages and their placement.
+ * dmabuf_test_exporter: buffers and their placement.
  *
  * A buffer's contents live in a refcounted backing. A move copies them into
- * a new backing on a workqueue, fenced by a KERNEL fence in the buffer's
+ * a new backing (dte_copy.c), fenced by a KERNEL fence in the buffer's
  * reservation object; the new backing becomes current at once, so importers
  * that map after a move get the new pages and must wait for that fence. An
- * eviction keeps the old backing aside as the saved copy; the next access
- * restores it with the same fenced copy.
+ * eviction keeps the old backing aside as the saved copy, checksummed; the
+ * next access restores it with the same fenced copy, which checks the sum.
+ *
+ * A move or an eviction first tells importers (move_notify) and zaps user
+ * mappings, and is refused if an importer still has the buffer pinned or
+ * vmapped afterwards.
  */
 
 #include <linux/dma-resv.h>
 #include <linux/fcntl.h>
 #include <linux/highmem.h>
-#include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/module.h>
-#include <linux/sched/signal.h>
 #include <linux/slab.h>
-#include <linux/spinlock.h>
-#include <linux/workqueue.h>
 
 #include "dte_internal.h"
-
-/* The copy fence of a buffer. */
-struct dte_fence {
-	struct dma_fence base;
-	spinlock_t lock;	/* the fence's; lives exactly as long */
-};
-
-/*
- * The default dma_fence release frees the fence pointer with kfree_rcu(),
- * which is the whole allocation only if the fence comes first.
- */
-static_assert(offsetof(struct dte_fence, base) == 0);
-
-/**
- * struct dte_copy - a copy from one backing into another, in flight
- * @work: runs the copy
- * @cb: queues @work once the copy that fills @src has signalled
- * @buf: the buffer, for its release-time hurry
- * @src: the backing copied from
- * @dst: the backing copied to
- * @fence: signalled once @dst holds the contents and @delay_us has passed
- * @delay_us: how long after the copy to signal @fence
- */
-struct dte_copy {
-	struct work_struct work;
-	struct dma_fence_cb cb;
-	struct dte_buffer *buf;
-	struct dte_backing *src;
-	struct dte_backing *dst;
-	struct dma_fence *fence;
-	u32 delay_us;
-};
-
-static struct workqueue_struct *dte_wq;
-
-static const char *dte_fence_get_driver_name(struct dma_fence *fence)
-{
-	return KBUILD_MODNAME;
-}
-
-static const char *dte_fence_get_timeline_name(struct dma_fence *fence)
-{
-	return "copy";
-}
-
-static const struct dma_fence_ops dte_fence_ops = {
-	.get_driver_name = dte_fence_get_driver_name,
-	.get_timeline_name = dte_fence_get_timeline_name,
-};
-
-/**
- * dte_fence_wait_killable - wait for a fence that is known to signal
- * @fence: the fence
- *
- * Sleeps uninterruptibly, in slices so that a long fence delay does not
- * look like a hung task, and gives up only on a fatal signal.
- *
- * Return: 0 once @fence has signalled, -EINTR on a fatal signal.
- */
-int dte_fence_wait_killable(struct dma_fence *fence)
-{
-	while (dma_fence_wait_timeout(fence, false, HZ) == 0)
-		if (fatal_signal_pending(current))
-			return -EINTR;
-	return 0;
-}
-
-static void dte_backing_free(struct kref *ref)
-{
-	struct dte_backing *backing = container_of(ref, struct dte_backing, ref);
-	pgoff_t i;
-
-	if (backing->pages) {
-		for (i = 0; i < backing->nr_pages && backing->pages[i]; i++)
-			__free_page(backing->pages[i]);
-		kvfree(backing->pages);
-	}
-	dma_fence_put(backing->fence);
-	kfree(backing);
-}
-
-struct dte_backing *dte_backing_get(struct dte_backing *backing)
-{
-	kref_get(&backing->ref);
-	return backing;
-}
-
-void dte_backing_put(struct dte_backing *backing)
-{
-	if (backing)
-		kref_put(&backing->ref, dte_backing_free);
-}
-
-/*
- * Allocation may run with the reservation lock held (restore from a map or
- * a page fault): that is allowed, dma-resv primes lockdep with
- * resv -> fs_reclaim. A user-sized buffer must fail rather than wake the
- * OOM killer, hence __GFP_RETRY_MAYFAIL.
- */
-static struct dte_backing *dte_backing_alloc(pgoff_t nr_pages, bool zero)
-{
-	gfp_t gfp = GFP_HIGHUSER | __GFP_RETRY_MAYFAIL | __GFP_NOWARN;
-	struct dte_backing *backing;
-	pgoff_t i;
-
-	if (zero)
-		gfp |= __GFP_ZERO;
-
-	backing = kzalloc(sizeof(*backing), GFP_KERNEL);
-	if (!backing)
-		return ERR_PTR(-ENOMEM);
-	kref_init(&backing->ref);
-	backing->nr_pages = nr_pages;
-	backing->pages = kvcalloc(nr_pages, sizeof(*backing->pages),
-				  GFP_KERNEL);
-	if (!backing->pages)
-		goto err;
-
-	for (i = 0; i < nr_pages; i++) {
-		backing->pages[i] = alloc_page(gfp);
-		if (!backing->pages[i])
-			goto err;
-		if (fatal_signal_pending(current)) {
-			dte_backing_put(backing);
-			return ERR_PTR(-EINTR);
-		}
-		cond_resched();
-	}
-	return backing;
-
-err:
-	dte_backing_put(backing);
-	return ERR_PTR(-ENOMEM);
-}
 
 static void dte_buffer_free(struct kref *ref)
 {
@@ -168,107 +34,25 @@ void dte_buffer_put(struct dte_buffer *buf)
 }
 
 /*
- * The fence signalling critical section: no allocation and no reservation
- * lock in here, so nothing that waits for the fence can deadlock with it.
- *
- * Once the buffer is released nobody can see its pages any more (every
- * attachment, vmap and mmap holds the dma-buf), so the copy is skipped and
- * the delay cut short: the fence still signals, marked cancelled.
- */
-static void dte_copy_work(struct work_struct *work)
-{
-	struct dte_copy *copy = container_of(work, struct dte_copy, work);
-	struct dte_buffer *buf = copy->buf;
-	ktime_t delay = ns_to_ktime((u64)copy->delay_us * NSEC_PER_USEC);
-	bool cookie;
-	pgoff_t i;
-
-	cookie = dma_fence_begin_signalling();
-	for (i = 0; i < copy->dst->nr_pages && !READ_ONCE(buf->dying); i++) {
-		copy_highpage(copy->dst->pages[i], copy->src->pages[i]);
-		cond_resched();
-	}
-	/* Interruptible only to stay out of the hung task detector's sight. */
-	if (copy->delay_us)
-		wait_event_interruptible_hrtimeout(buf->delay_wq,
-						   READ_ONCE(buf->dying),
-						   delay);
-	if (READ_ONCE(buf->dying))
-		dma_fence_set_error(copy->fence, -ECANCELED);
-	dma_fence_signal(copy->fence);
-	dma_fence_end_signalling(cookie);
-
-	dma_fence_put(copy->fence);
-	dte_backing_put(copy->src);
-	dte_backing_put(copy->dst);
-	dte_buffer_put(buf);
-	kfree(copy);
-}
-
-static void dte_copy_source_ready(struct dma_fence *fence,
-				  struct dma_fence_cb *cb)
-{
-	struct dte_copy *copy = container_of(cb, struct dte_copy, cb);
-
-	queue_work(dte_wq, &copy->work);
-}
-
-/*
- * Each copy reads the backing the previous one wrote, so it starts only
- * after that copy's fence; the fences of a buffer thus signal in order, as
- * fences of one context must.
- */
-static void dte_copy_start(struct dte_copy *copy)
-{
-	struct dma_fence *after = copy->src->fence;
-
-	if (!after ||
-	    dma_fence_add_callback(after, &copy->cb, dte_copy_source_ready))
-		queue_work(dte_wq, &copy->work);
-}
-
-/*
  * Start copying the contents into new pages and make those current at
  * once. Fails without a change of state.
  */
 static int dte_migrate_locked(struct dte_buffer *buf)
 {
-	struct dma_resv *resv = buf->dmabuf->resv;
 	struct dte_backing *src = buf->cur ? buf->cur : buf->saved;
 	struct dte_backing *dst;
-	struct dte_fence *fence;
-	struct dte_copy *copy;
 	int ret;
 
-	dma_resv_assert_held(resv);
+	dma_resv_assert_held(buf->dmabuf->resv);
 
 	dst = dte_backing_alloc(buf->nr_pages, false);
 	if (IS_ERR(dst))
 		return PTR_ERR(dst);
-	copy = kzalloc(sizeof(*copy), GFP_KERNEL);
-	fence = kzalloc(sizeof(*fence), GFP_KERNEL);
-	if (!copy || !fence) {
-		ret = -ENOMEM;
-		goto err;
+	ret = dte_copy_locked(buf, src, dst);
+	if (ret) {
+		dte_backing_put(dst);
+		return ret;
 	}
-	ret = dma_resv_reserve_fences(resv, 1);
-	if (ret)
-		goto err;
-
-	spin_lock_init(&fence->lock);
-	dma_fence_init(&fence->base, &dte_fence_ops, &fence->lock,
-		       buf->fence_context, ++buf->fence_seqno);
-	dst->fence = &fence->base;
-	dma_resv_add_fence(resv, &fence->base, DMA_RESV_USAGE_KERNEL);
-
-	INIT_WORK(&copy->work, dte_copy_work);
-	kref_get(&buf->ref);
-	copy->buf = buf;
-	copy->src = dte_backing_get(src);
-	copy->dst = dte_backing_get(dst);
-	copy->fence = dma_fence_get(&fence->base);
-	copy->delay_us = buf->delay_us;
-	dte_copy_start(copy);
 
 	dte_backing_put(buf->cur);
 	dte_backing_put(buf->saved);
@@ -277,12 +61,6 @@ static int dte_migrate_locked(struct dte_buffer *buf)
 	buf->evicted = false;
 	buf->generation++;
 	return 0;
-
-err:
-	kfree(fence);
-	kfree(copy);
-	dte_backing_put(dst);
-	return ret;
 }
 
 /**
@@ -314,8 +92,10 @@ int dte_make_resident_locked(struct dte_buffer *buf)
  * reservation fences (pin, vmap). Caller holds the reservation lock, which
  * the copy never takes.
  *
- * Return: 0, -ENODEV if @buf is revoked, an allocation error, or -EINTR or
- * -ERESTARTSYS if interrupted.
+ * Return: 0, -ENODEV if @buf is revoked, an allocation error, -EINTR or
+ * -ERESTARTSYS if interrupted, or the error of the copy: -EIO if the saved
+ * copy it restored had changed, -ETIMEDOUT if others' fences it waited for
+ * did not signal.
  */
 int dte_wait_resident_locked(struct dte_buffer *buf, bool intr)
 {
@@ -329,9 +109,12 @@ int dte_wait_resident_locked(struct dte_buffer *buf, bool intr)
 	if (!fence)
 		return 0;
 	if (!intr)
-		return dte_fence_wait_killable(fence);
-	ret = dma_fence_wait(fence, true);
-	return ret < 0 ? ret : 0;
+		ret = dte_fence_wait_killable(fence);
+	else
+		ret = dma_fence_wait(fence, true);
+	if (ret < 0)
+		return ret;
+	return dte_backing_status(buf->cur);
 }
 
 static struct dte_buffer *dte_buffer_of(struct dma_buf *dmabuf)
@@ -445,16 +228,18 @@ EXPORT_SYMBOL_NS_GPL(dte_buffer_create, DMABUF_TEST_EXPORTER);
  * @dmabuf: a buffer of this exporter
  * @flags: %DTE_MOVE_WAIT to return only after the copy fence signalled
  *
- * Under the reservation lock: new pages become current (restoring an
- * evicted buffer), a KERNEL fence for the copy into them goes into the
- * reservation object, importers get move_notify and user mappings are
- * zapped. The copy itself runs asynchronously.
+ * Under the reservation lock: importers get move_notify and user mappings
+ * are zapped, new pages become current (restoring an evicted buffer), and
+ * a KERNEL fence for the copy into them goes into the reservation object.
+ * The copy itself runs asynchronously, once the fences that were in the
+ * reservation object have signalled.
  *
  * Return: 0; -EINVAL for a foreign dma-buf or unknown flags, -ENODEV if
  * revoked, -EBUSY if pinned, or vmapped by an importer that kept its vmap
  * across move_notify, -ENOMEM, -EINTR if interrupted (with %DTE_MOVE_WAIT
- * the move has then been done), or -ETIMEDOUT if the fence did not signal
- * within twice the largest fence delay.
+ * the move has then been done), or with %DTE_MOVE_WAIT: -ETIMEDOUT if the
+ * fence did not signal within twice the largest fence delay, or the copy's
+ * error (see dte_wait_resident_locked()).
  */
 int dte_buffer_move(struct dma_buf *dmabuf, u32 flags)
 {
@@ -497,8 +282,10 @@ int dte_buffer_move(struct dma_buf *dmabuf, u32 flags)
 		/* Not -ERESTARTSYS: a restarted ioctl would move again. */
 		if (ret < 0)
 			ret = -EINTR;
+		else if (!ret)
+			ret = -ETIMEDOUT;
 		else
-			ret = ret ? 0 : -ETIMEDOUT;
+			ret = min(dma_fence_get_status(fence), 0);
 	}
 	dma_fence_put(fence);
 	return ret;
@@ -511,11 +298,13 @@ EXPORT_SYMBOL_NS_GPL(dte_buffer_move, DMABUF_TEST_EXPORTER);
  *
  * Importers get move_notify and user mappings are zapped; the contents are
  * kept aside and restored into new pages by the next map, vmap, pin or page
- * fault. Evicting an evicted buffer does nothing.
+ * fault. Once the fences that were in the reservation object have
+ * signalled, a job checksums the saved copy; the restore checks the sum.
+ * Evicting an evicted buffer does nothing.
  *
  * Return: 0; -EINVAL for a foreign dma-buf, -ENODEV if revoked, -EBUSY if
  * pinned, or vmapped by an importer that kept its vmap across move_notify,
- * or -EINTR if interrupted.
+ * -ENOMEM, or -EINTR if interrupted.
  */
 int dte_buffer_evict(struct dma_buf *dmabuf)
 {
@@ -534,6 +323,8 @@ int dte_buffer_evict(struct dma_buf *dmabuf)
 		ret = -EBUSY;
 	} else if (!buf->evicted) {
 		ret = dte_invalidate_locked(buf);
+		if (!ret)
+			ret = dte_seal_locked(buf, buf->cur);
 		if (!ret) {
 			buf->saved = buf->cur;
 			buf->cur = NULL;
@@ -680,21 +471,44 @@ int dte_buffer_get_stats(struct dma_buf *dmabuf, struct dte_stats *stats)
 }
 EXPORT_SYMBOL_NS_GPL(dte_buffer_get_stats, DMABUF_TEST_EXPORTER);
 
-int dte_buffer_init(void)
+/**
+ * dte_buffer_corrupt_saved - change a byte of an evicted buffer's saved copy
+ * @dmabuf: a buffer of this exporter
+ * @offset: of the byte, less than the buffer's size
+ *
+ * For tests of the exporter itself: waits until the eviction is done with
+ * the saved copy, then inverts one byte of it behind the exporter's back,
+ * as a stray or lost write would.
+ *
+ * Return: 0; -EINVAL for a foreign dma-buf, a buffer that is not evicted or
+ * an offset out of range, -ENODEV if revoked, or -EINTR if interrupted.
+ */
+int dte_buffer_corrupt_saved(struct dma_buf *dmabuf, u64 offset)
 {
-	/*
-	 * Unbound: a copy may sleep for its fence delay. Reclaim never waits
-	 * for these fences, so no rescuer is needed.
-	 */
-	dte_wq = alloc_workqueue(KBUILD_MODNAME, WQ_UNBOUND, 0);
-	return dte_wq ? 0 : -ENOMEM;
-}
+	struct dte_buffer *buf = dte_buffer_of(dmabuf);
+	struct dte_backing *saved;
+	u8 *vaddr;
+	int ret;
 
-void dte_buffer_exit(void)
-{
-	/*
-	 * Every buffer has been released by now (each holds a module
-	 * reference), so the copies left are hurried and finish promptly.
-	 */
-	destroy_workqueue(dte_wq);
+	if (!buf || offset >= dmabuf->size)
+		return -EINVAL;
+
+	ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
+	if (ret)
+		return ret;
+	saved = buf->saved;
+	if (buf->revoked)
+		ret = -ENODEV;
+	else if (!buf->evicted)
+		ret = -EINVAL;
+	else if (saved->fence)
+		ret = dte_fence_wait_killable(saved->fence);
+	if (!ret) {
+		vaddr = kmap_local_page(saved->pages[offset >> PAGE_SHIFT]);
+		vaddr[offset & ~PAGE_MASK] ^= 0xff;
+		kunmap_local(vaddr);
+	}
+	dma_resv_unlock(dmabuf->resv);
+	return ret;
 }
+EXPORT_SYMBOL_NS_GPL(dte_buffer_corrupt_saved, DMABUF_TEST_EXPORTER);

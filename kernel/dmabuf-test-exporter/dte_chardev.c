@@ -185,19 +185,19 @@ static int __init dte_init(void)
 {
 	int ret;
 
-	ret = dte_buffer_init();
+	ret = dte_copy_init();
 	if (ret)
 		return ret;
 	ret = misc_register(&dte_miscdev);
 	if (ret)
-		dte_buffer_exit();
+		dte_copy_exit();
 	return ret;
 }
 
 static void __exit dte_exit(void)
 {
 	misc_deregister(&dte_miscdev);
-	dte_buffer_exit();
+	dte_copy_exit();
 }
 
 module_init(dte_init);

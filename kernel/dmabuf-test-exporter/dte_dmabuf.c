@@ -304,6 +304,11 @@ static vm_fault_t dte_vm_fault(struct vm_fault *vmf)
 		dma_fence_put(fence);
 		return ret;
 	}
+	/* A restore that found its saved copy changed: no silent garbage. */
+	if (dte_backing_status(backing)) {
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
 	ret = vmf_insert_pfn(vmf->vma, vmf->address,
 			     page_to_pfn(backing->pages[vmf->pgoff]));
 out:

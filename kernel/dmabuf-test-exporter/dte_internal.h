@@ -21,15 +21,21 @@
  *	vmap made from it, and by each copy reading or writing it; so an
  *	importer that is slow to drop an old mapping never sees freed pages
  * @nr_pages: number of pages
- * @pages: the pages, order 0
- * @fence: the copy that fills @pages, or NULL if they were born zeroed; the
- *	contents are valid once it has signalled
+ * @pages: the pages, order 0; poisoned when freed
+ * @fence: the last job on @pages: the copy that fills them or, once they
+ *	are kept aside by an eviction, the seal that checksums them; NULL if
+ *	they were born zeroed. The contents are valid once it has signalled
+ *	without an error.
+ * @csum: crc32 of the contents, written by the seal
+ * @sealed: a seal was queued: a copy out of this backing checks @csum
  */
 struct dte_backing {
 	struct kref ref;
 	pgoff_t nr_pages;
 	struct page **pages;
 	struct dma_fence *fence;
+	u32 csum;
+	bool sealed;
 };
 
 /**
@@ -55,15 +61,16 @@ struct dte_mapping {
  * @dmabuf: the dma-buf; valid until its release
  * @nr_pages: size in pages
  * @flags: DTE_CREATE_* flags
- * @fence_context: timeline of this buffer's copy fences
- * @dying: set on release so that delayed fences signal at once
- * @delay_wq: woken when @dying is set
+ * @fence_context: timeline of this buffer's job fences
+ * @dying: set on release so that jobs finish at once
+ * @delay_wq: woken when @dying is set, and for a job waiting for others'
+ *	fences when one signals
  *
  * The remaining fields are protected by the dma-buf's reservation lock.
  *
- * @fence_seqno: last copy fence sequence number
+ * @fence_seqno: last job fence sequence number
  * @cur: current backing; NULL while evicted or revoked
- * @saved: the contents while evicted
+ * @saved: the contents while evicted, sealed
  * @vmap_backing: backing of the kernel mapping, if any (the dma-buf core
  *	keeps at most one)
  * @vmap_vaddr: address of the kernel mapping
@@ -121,15 +128,21 @@ struct dte_buffer {
 
 extern const struct dma_buf_ops dte_dmabuf_ops;
 
+/* dte_copy.c */
+struct dte_backing *dte_backing_alloc(pgoff_t nr_pages, bool zero);
 struct dte_backing *dte_backing_get(struct dte_backing *backing);
 void dte_backing_put(struct dte_backing *backing);
-void dte_buffer_put(struct dte_buffer *buf);
+int dte_backing_status(struct dte_backing *backing);
+int dte_copy_locked(struct dte_buffer *buf, struct dte_backing *src,
+		    struct dte_backing *dst);
+int dte_seal_locked(struct dte_buffer *buf, struct dte_backing *backing);
+int dte_fence_wait_killable(struct dma_fence *fence);
+int dte_copy_init(void);
+void dte_copy_exit(void);
 
+/* dte_buffer.c */
+void dte_buffer_put(struct dte_buffer *buf);
 int dte_make_resident_locked(struct dte_buffer *buf);
 int dte_wait_resident_locked(struct dte_buffer *buf, bool intr);
-int dte_fence_wait_killable(struct dma_fence *fence);
-
-int dte_buffer_init(void);
-void dte_buffer_exit(void);
 
 #endif /* _DTE_INTERNAL_H */

@@ -15,6 +15,12 @@
  *   ENOTTY  unknown ioctl
  * A request that fails leaves the buffer as it was (a MOVE or EVICT refused
  * with EBUSY has told importers to drop their mappings: they map again).
+ *
+ * A move's copy, and the checksum an eviction takes of the saved copy,
+ * start only once the fences already in the buffer's reservation object
+ * have signalled. The restore checks that sum: if the saved copy changed,
+ * the kernel log says so, the restore fence carries an error, and page
+ * faults on the restored pages raise SIGBUS until the next move.
  */
 #ifndef _UAPI_DMABUF_TEST_EXPORTER_H
 #define _UAPI_DMABUF_TEST_EXPORTER_H
@@ -59,7 +65,11 @@ struct dte_buf_op {
 	__u32 flags;
 };
 
-/* MOVE returns only once the copy fence has signalled */
+/*
+ * MOVE returns only once the copy fence has signalled: ETIMEDOUT if it did
+ * not in twice DTE_MAX_FENCE_DELAY_US (or the copy gave up waiting for
+ * others' fences), EIO if the copy restored a saved copy that had changed.
+ */
 #define DTE_MOVE_WAIT 0x1U
 
 /**
