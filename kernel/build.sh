@@ -34,8 +34,9 @@ if [ "$need_config" -eq 1 ]; then
 fi
 
 # build_key: a digest of everything this build is made from: the source
-# tree (the package's version, kernel/patches and the drivers/ overlay,
-# from which prepare-source.sh makes build/linux-src), the .config, the
+# tree (the package's version, kernel/patches, kernel/harness-patches and
+# the drivers/ overlay, from which prepare-source.sh makes
+# build/linux-src), the .config, the
 # out-of-tree modules, these scripts and the compiler. When it matches the
 # last successful build's, kbuild is not even started: its walk of a
 # finished tree costs 5 s of CPU, on every make test and make shell.
@@ -44,7 +45,8 @@ build_key() {
 		cat "$src/.source-stamp"
 		gcc --version | sed -n 1p
 		cd "$top"
-		find drivers "${KERNEL_PATCHES:-kernel/patches}" kernel/build.sh \
+		find drivers "${KERNEL_PATCHES:-kernel/patches}" \
+			kernel/harness-patches kernel/build.sh \
 			kernel/prepare-source.sh kernel/configure.sh -type f |
 			sort | xargs sha256sum
 		for kbuild in kernel/*/Kbuild; do

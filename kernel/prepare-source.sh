@@ -3,6 +3,11 @@
 #
 #   build/linux-pristine   the package's tarball, extracted, never modified
 #   build/linux-src        pristine + kernel/patches/* + drivers/ overlay
+#                          + kernel/harness-patches/*
+#
+# kernel/harness-patches holds what the guest kernels need beyond the rxe
+# series (a UML fix for hosts with AMX, say): applied after the series,
+# never part of what make series exports.
 #
 # Only files whose content changes are rewritten, so kbuild's timestamps
 # stay meaningful and a no-change run leads to a no-work build.
@@ -14,6 +19,7 @@ tarball=${LINUX_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 pristine=$build/linux-pristine
 src=$build/linux-src
 patches=${KERNEL_PATCHES:-$top/kernel/patches}
+harness_patches=$top/kernel/harness-patches
 overlay_roots=(drivers)
 
 die() { echo "prepare-source: $*" >&2; exit 1; }
@@ -39,13 +45,14 @@ fi
 # Every file the patches or the overlay touch, plus those touched last time
 # (so a dropped patch is reverted).
 patch_list=()
-if [ -f "$patches/series" ]; then
+for dir in "$patches" "$harness_patches"; do
+	[ -f "$dir/series" ] || continue
 	while read -r p; do
 		case "$p" in ''|'#'*) continue ;; esac
-		[ -f "$patches/$p" ] || die "kernel/patches/series names $p, which does not exist"
-		patch_list+=("$patches/$p")
-	done < "$patches/series"
-fi
+		[ -f "$dir/$p" ] || die "$dir/series names $p, which does not exist"
+		patch_list+=("$dir/$p")
+	done < "$dir/series"
+done
 touched=$(
 	{
 		for p in "${patch_list[@]}"; do
@@ -75,7 +82,7 @@ for p in "${patch_list[@]}"; do
 		echo "$out" >&2
 		die "patch $(basename "$p") does not apply to linux-source-6.12" \
 		    "$pkgver (kernel $(make -s -C "$pristine" kernelversion 2>/dev/null));" \
-		    "rebase kernel/patches (see CONTRIBUTING)"
+		    "rebase $(basename "$(dirname "$p")") (see CONTRIBUTING)"
 	fi
 done
 find "$stage" \( -name '*.orig' -o -name '*.rej' \) -delete
