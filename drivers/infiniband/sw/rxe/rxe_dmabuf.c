@@ -2,11 +2,49 @@
 /*
  * Dynamic dma-buf memory regions for rxe.
  *
- * rxe moves data with the CPU, so it reaches a dma-buf only through
- * dma_buf_vmap() and struct iosys_map: never through struct page, never
- * through a DMA address. It attaches dynamically and never pins: when the
- * exporter moves the buffer, move_notify() drops the MR's mapping and the
- * next access maps the buffer again (a "refault").
+ * rxe moves data with the CPU: it is a CPU importer. It reaches a dma-buf
+ * only through dma_buf_vmap() and struct iosys_map: never through struct
+ * page, never through a DMA address, and it never maps the attachment for
+ * DMA. A DMA mapping for a device that does no DMA is not free: with bounce
+ * buffering (swiotlb=force, confidential guests) its unmap copies the stale
+ * bounce buffer back over what rxe wrote through the vmap, and on
+ * non-coherent platforms it invalidates cache lines rxe dirtied.
+ *
+ * The attachment tells the exporter who uses the buffer. To an exporter that
+ * can move its buffer (one with a pin op) rxe attaches dynamically, so the
+ * exporter may move it at any time: move_notify() drops the MR's vmap and
+ * the next access maps the buffer again (a "refault"). To one that cannot,
+ * rxe attaches statically: there is nothing to invalidate. The dma-buf core
+ * DMA-maps an attachment at attach time only when importer and exporter
+ * differ in this, so neither kind is ever mapped. The attachment is made
+ * with the ib_device's own struct device, the device that represents rxe;
+ * an exporter that refuses such an importer fails the registration cleanly.
+ * As nothing is ever mapped, the dma-buf core never pins the buffer for rxe
+ * either, with or without CONFIG_DMABUF_MOVE_NOTIFY (it pins a dynamic
+ * exporter's buffer in dma_buf_map_attachment() only).
+ *
+ * A refault waits for the exporter's KERNEL fences and fails if one of them
+ * signalled an error (a move that failed, a revoked buffer): the dma-buf
+ * core WARNs when an exporter's vmap fails, so rxe asks for a vmap only of
+ * a buffer whose last move succeeded.
+ *
+ * The limit of that guarantee: an exporter may pin a buffer for as long as
+ * it is vmapped (the DRM VRAM helpers and many GPU drivers do). With such
+ * an exporter the buffer stays put from rxe's first access until the next
+ * move_notify() or the MR's deregistration, as with any vmap user.
+ *
+ * CPU-access brackets: dma_buf_begin_cpu_access() and
+ * dma_buf_end_cpu_access() are not called. They may not be called with
+ * the resv lock held, which move_notify() and the refault hold, so they
+ * cannot bracket the life of a mapping; and the exporters of this kernel
+ * act on the whole buffer in them (udmabuf syncs its entire sg_table, the
+ * system heap invalidates its entire vmap range and syncs every mapped
+ * attachment), while waiting for implicit fences without a bound, so
+ * bracketing each packet's copy would cost the buffer's size per packet
+ * and could hang the QP. Copies through the vmap are therefore coherent
+ * with other CPU users of the buffer, and with devices only where DMA is
+ * cache-coherent (x86 and most servers); exporters order their own moves
+ * with KERNEL fences, which every refault waits for.
  *
  * Locking, outermost first: the buffer's dma_resv lock, then the MR's
  * map_sem.
@@ -23,7 +61,6 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-resv.h>
 #include <linux/iosys-map.h>
-#include <linux/platform_device.h>
 #include <kunit/visibility.h>
 
 #include "rxe.h"
@@ -48,9 +85,9 @@ struct rxe_mr_dmabuf {
 	struct rw_semaphore		map_sem;
 	/* Changed under resv and map_sem (write); read under either. */
 	bool				mapped;
+	/* Mapped at least once: the next map is a refault. Under resv. */
+	bool				was_mapped;
 	struct iosys_map		map;
-	/* Changed and read under resv only. */
-	struct sg_table			*sgt;
 };
 
 /**
@@ -81,30 +118,47 @@ VISIBLE_IF_KUNIT int rxe_dmabuf_check_range(u64 offset, u64 length, u64 iova,
 }
 EXPORT_SYMBOL_IF_KUNIT(rxe_dmabuf_check_range);
 
+enum rxe_dmabuf_unmapped {
+	RXE_DMABUF_NOT_MAPPED,
+	RXE_DMABUF_UNMAPPED,
+	/* ... after waiting for a copy in flight. */
+	RXE_DMABUF_UNMAPPED_AFTER_COPY,
+};
+
 /* Drop the MR's mapping; copies in flight on this MR finish first. */
-static void rxe_dmabuf_unmap(struct rxe_mr_dmabuf *d)
+static enum rxe_dmabuf_unmapped rxe_dmabuf_unmap(struct rxe_mr_dmabuf *d)
 {
+	enum rxe_dmabuf_unmapped ret = RXE_DMABUF_UNMAPPED;
 	struct dma_buf *dmabuf = d->attach->dmabuf;
 
 	dma_resv_assert_held(dmabuf->resv);
 
 	if (!d->mapped)
-		return;
+		return RXE_DMABUF_NOT_MAPPED;
 
-	down_write(&d->map_sem);
+	if (!down_write_trylock(&d->map_sem)) {
+		ret = RXE_DMABUF_UNMAPPED_AFTER_COPY;
+		down_write(&d->map_sem);
+	}
 	d->mapped = false;
 	up_write(&d->map_sem);
 
 	dma_buf_vunmap(dmabuf, &d->map);
 	iosys_map_clear(&d->map);
-	dma_buf_unmap_attachment(d->attach, d->sgt, DMA_BIDIRECTIONAL);
-	d->sgt = NULL;
+	return ret;
 }
 
+/*
+ * Counted are the invalidations that dropped a mapping, and among them
+ * those that had to wait for a copy: a move_notify() of a buffer rxe has
+ * not mapped since the last one costs nothing.
+ */
 static void rxe_dmabuf_move_notify(struct dma_buf_attachment *attach)
 {
 	struct rxe_mr_dmabuf *d = attach->importer_priv;
+	enum rxe_dmabuf_unmapped unmapped;
 	u64 start = ktime_get_ns();
+	struct rxe_dev *rxe;
 	struct rxe_mr *mr;
 
 	dma_resv_assert_held(attach->dmabuf->resv);
@@ -114,8 +168,13 @@ static void rxe_dmabuf_move_notify(struct dma_buf_attachment *attach)
 		return;
 
 	mr = d->mr;
-	rxe_dmabuf_unmap(d);
-	rxe_counter_inc(to_rdev(mr->ibmr.device), RXE_CNT_DMABUF_INVALIDATIONS);
+	rxe = to_rdev(mr->ibmr.device);
+	unmapped = rxe_dmabuf_unmap(d);
+	if (unmapped == RXE_DMABUF_NOT_MAPPED)
+		return;
+	rxe_counter_inc(rxe, RXE_CNT_DMABUF_INVALIDATIONS);
+	if (unmapped == RXE_DMABUF_UNMAPPED_AFTER_COPY)
+		rxe_counter_inc(rxe, RXE_CNT_DMABUF_INVALIDATE_WAITS);
 	trace_rxe_dmabuf_invalidate(mr->lkey, mr->ibmr.length,
 				    ktime_get_ns() - start, 0);
 }
@@ -127,53 +186,76 @@ static const struct dma_buf_attach_ops rxe_dmabuf_attach_ops = {
 };
 
 /*
- * Map the buffer for CPU access: map the attachment, so the exporter knows
- * the buffer is in use, wait for its move to finish, then vmap.
+ * A move that failed signals its fence with an error: the buffer holds
+ * nothing usable then, and rxe must not vmap it (the dma-buf core takes a
+ * failed vmap for an exporter bug and WARNs). The caller has waited for
+ * the fences.
+ */
+static int rxe_dmabuf_move_error(struct dma_resv *resv)
+{
+	struct dma_resv_iter cursor;
+	struct dma_fence *fence;
+	int status;
+
+	dma_resv_assert_held(resv);
+
+	dma_resv_for_each_fence(&cursor, resv, DMA_RESV_USAGE_KERNEL, fence) {
+		status = dma_fence_get_status(fence);
+		if (status < 0)
+			return status;
+	}
+	return 0;
+}
+
+/*
+ * Map the buffer for CPU access: wait for the exporter's move to finish,
+ * check that it succeeded, then vmap.
  */
 static int rxe_dmabuf_map(struct rxe_mr_dmabuf *d)
 {
 	struct dma_buf *dmabuf = d->attach->dmabuf;
+	u64 start = ktime_get_ns(), fenced, vmapped = 0;
 	struct rxe_mr *mr = d->mr;
-	u64 start = ktime_get_ns();
 	struct iosys_map map;
-	struct sg_table *sgt;
 	long remain;
 	int err;
 
 	dma_resv_assert_held(dmabuf->resv);
 
-	sgt = dma_buf_map_attachment(d->attach, DMA_BIDIRECTIONAL);
-	if (IS_ERR(sgt)) {
-		err = PTR_ERR(sgt);
-		goto out;
-	}
-
 	remain = dma_resv_wait_timeout(dmabuf->resv, DMA_RESV_USAGE_KERNEL,
 				       false,
 				       msecs_to_jiffies(RXE_DMABUF_FENCE_TIMEOUT_MS));
+	fenced = ktime_get_ns();
 	if (remain <= 0) {
 		err = remain ? remain : -ETIMEDOUT;
-		goto err_unmap;
+		goto out;
 	}
+	err = rxe_dmabuf_move_error(dmabuf->resv);
+	if (err)
+		goto out;
 
 	err = dma_buf_vmap(dmabuf, &map);
+	vmapped = ktime_get_ns();
 	if (err)
-		goto err_unmap;
+		goto out;
 
-	d->sgt = sgt;
 	down_write(&d->map_sem);
 	d->map = map;
 	d->mapped = true;
 	up_write(&d->map_sem);
-	goto out;
-
-err_unmap:
-	dma_buf_unmap_attachment(d->attach, sgt, DMA_BIDIRECTIONAL);
 out:
-	rxe_counter_inc(to_rdev(mr->ibmr.device), err ? RXE_CNT_DMABUF_REFAULT_ERRORS :
-					  RXE_CNT_DMABUF_REFAULTS);
+	/* The first map of an MR is its lazy registration, not a refault. */
+	if (err)
+		rxe_counter_inc(to_rdev(mr->ibmr.device),
+				RXE_CNT_DMABUF_REFAULT_ERRORS);
+	else if (d->was_mapped)
+		rxe_counter_inc(to_rdev(mr->ibmr.device),
+				RXE_CNT_DMABUF_REFAULTS);
+	d->was_mapped |= !err;
 	trace_rxe_dmabuf_refault(mr->lkey, mr->ibmr.length,
-				 ktime_get_ns() - start, err);
+				 ktime_get_ns() - start,
+				 fenced - start,
+				 vmapped ? vmapped - fenced : 0, err);
 	return err;
 }
 
@@ -350,7 +432,7 @@ int rxe_dmabuf_do_atomic_write(struct rxe_mr *mr, u64 iova, u64 value)
 
 /**
  * rxe_mr_init_dmabuf() - register a dma-buf MR without mapping it
- * @rxe: the device; its dma_dev is the importing device
+ * @rxe: the device; its ib_device is the importer
  * @offset: offset of the MR in the dma-buf
  * @length: length of the MR
  * @iova: I/O virtual address of the MR
@@ -391,8 +473,19 @@ int rxe_mr_init_dmabuf(struct rxe_dev *rxe, u64 offset, u64 length, u64 iova,
 	d->offset = offset;
 	init_rwsem(&d->map_sem);
 
-	attach = dma_buf_dynamic_attach(dmabuf, &rxe->dma_dev->dev,
-					&rxe_dmabuf_attach_ops, d);
+	/*
+	 * Attach the way the exporter is: dynamically to one that can move
+	 * its buffer, which then invalidates rxe's mapping through
+	 * move_notify(); statically to one that cannot, which has nothing to
+	 * invalidate. The dma-buf core maps an attachment for DMA when the
+	 * two differ, and never otherwise: rxe, which does no DMA, never gets
+	 * a DMA mapping of a buffer.
+	 */
+	if (dma_buf_is_dynamic(dmabuf))
+		attach = dma_buf_dynamic_attach(dmabuf, &rxe->ib_dev.dev,
+						&rxe_dmabuf_attach_ops, d);
+	else
+		attach = dma_buf_attach(dmabuf, &rxe->ib_dev.dev);
 	if (IS_ERR(attach)) {
 		err = PTR_ERR(attach);
 		goto err_free;
@@ -434,37 +527,4 @@ void rxe_mr_dmabuf_release(struct rxe_mr *mr)
 	dma_buf_put(dmabuf);
 	kfree(d);
 	mr->dmabuf = NULL;
-}
-
-/**
- * rxe_dma_device_add() - create the device rxe attaches dma-bufs with
- * @rxe: the rxe device
- *
- * rxe registers with the RDMA core without a DMA device, since it moves
- * data with the CPU. dma-buf exporters, however, map buffers for a real
- * DMA-capable device. This one has a 64-bit mask and no IOMMU: the
- * mappings it gets are valid and never dereferenced.
- *
- * Return: 0 or a negative errno.
- */
-int rxe_dma_device_add(struct rxe_dev *rxe)
-{
-	struct platform_device_info info = {
-		.name = "rxe_dma",
-		.id = PLATFORM_DEVID_AUTO,
-		.dma_mask = DMA_BIT_MASK(64),
-	};
-	struct platform_device *pdev;
-
-	pdev = platform_device_register_full(&info);
-	if (IS_ERR(pdev))
-		return PTR_ERR(pdev);
-	rxe->dma_dev = pdev;
-	return 0;
-}
-
-void rxe_dma_device_del(struct rxe_dev *rxe)
-{
-	platform_device_unregister(rxe->dma_dev);
-	rxe->dma_dev = NULL;
 }

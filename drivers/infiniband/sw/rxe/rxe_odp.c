@@ -9,20 +9,31 @@
  * the page's kernel virtual address, tagged with its access rights.
  *
  * A copy must never race an invalidation: once the invalidation returns,
- * the page may be freed. Each ib_umem_odp therefore has a copy gate.
- * Copies enter it without taking a lock, check that the pages they need
- * are mapped, copy and leave; an invalidation closes the gate, waits for
- * the copies inside to leave, unmaps and reopens it. Copies on one MR thus
- * run concurrently and never sleep on a lock, and a copy that finds a page
- * missing (or the gate closed) maps it under umem_mutex and copies before
- * unlocking, so it always makes progress.
+ * the page may be freed. Locking, outermost first: umem_mutex, then the
+ * umem's copy_sem.
+ *
+ *  - Copies only ever try for copy_sem, for read: with it they check that
+ *    the pages they need are mapped, copy and release it. Copies on one
+ *    umem thus run concurrently and never sleep on a lock.
+ *  - An invalidation takes umem_mutex, then copy_sem for write, which
+ *    waits for the copies in flight, and unmaps. The rwsem's release and
+ *    acquire order the unmap before any later copy's look at dma_list.
+ *  - A copy that cannot get copy_sem (an invalidation holds or wants it)
+ *    or finds a page missing maps under umem_mutex and copies before
+ *    unlocking, so it always makes progress.
+ *  - umem->private is set under umem_mutex once the umem is ready; an
+ *    invalidation that runs earlier (the notifier is live as soon as the
+ *    umem exists) finds it NULL and nothing mapped.
  *
  * An implicit MR (start 0, length U64_MAX) covers the whole address space;
  * it is backed by children of RXE_ODP_CHILD_SIZE bytes, created on first
- * access and released with the MR.
+ * access to a mapped address and released with the MR. An access to an
+ * address with no VMA creates nothing, so a peer probing addresses cannot
+ * make the kernel allocate.
  */
 
-#include <linux/lockdep.h>
+#include <linux/mm.h>
+#include <linux/rwsem.h>
 #include <linux/sched/mm.h>
 #include <linux/xarray.h>
 #include <kunit/visibility.h>
@@ -39,13 +50,8 @@
 #define RXE_ODP_CHILD_SIZE	BIT_ULL(RXE_ODP_CHILD_SHIFT)
 
 struct rxe_odp_gate {
-	/* Copies inside the gate. */
-	atomic_t		copies;
-	/* An invalidation is waiting for, or holding, the gate. */
-	bool			closed;
-	wait_queue_head_t	drained;
-	/* Lets lockdep see the gate as the rwsem it behaves like. */
-	struct lockdep_map	dep_map;
+	/* Read: a copy using the pages. Write: an invalidation unmapping. */
+	struct rw_semaphore	copy_sem;
 };
 
 struct rxe_mr_odp {
@@ -57,63 +63,13 @@ struct rxe_mr_odp {
 	struct xarray		children;
 };
 
-static struct lock_class_key rxe_odp_gate_key;
-
 static struct rxe_odp_gate *rxe_odp_gate_alloc(void)
 {
 	struct rxe_odp_gate *g = kzalloc(sizeof(*g), GFP_KERNEL);
 
-	if (!g)
-		return NULL;
-	atomic_set(&g->copies, 0);
-	init_waitqueue_head(&g->drained);
-	lockdep_init_map(&g->dep_map, "rxe_odp_gate", &rxe_odp_gate_key, 0);
+	if (g)
+		init_rwsem(&g->copy_sem);
 	return g;
-}
-
-static bool rxe_odp_gate_enter(struct rxe_odp_gate *g)
-{
-	atomic_inc(&g->copies);
-	/* Pairs with the barrier in rxe_odp_gate_close(). */
-	smp_mb__after_atomic();
-	if (unlikely(READ_ONCE(g->closed))) {
-		if (atomic_dec_and_test(&g->copies))
-			wake_up(&g->drained);
-		return false;
-	}
-	lock_map_acquire_read(&g->dep_map);
-	return true;
-}
-
-static void rxe_odp_gate_leave(struct rxe_odp_gate *g)
-{
-	lock_map_release(&g->dep_map);
-	if (atomic_dec_and_test(&g->copies))
-		wake_up(&g->drained);
-}
-
-/* Close the gate; with @wait false, fail rather than wait for copies. */
-static bool rxe_odp_gate_close(struct rxe_odp_gate *g, bool wait)
-{
-	lock_map_acquire(&g->dep_map);
-	WRITE_ONCE(g->closed, true);
-	/* Pairs with the barrier in rxe_odp_gate_enter(). */
-	smp_mb();
-	if (wait) {
-		wait_event(g->drained, !atomic_read(&g->copies));
-		return true;
-	}
-	if (!atomic_read(&g->copies))
-		return true;
-	WRITE_ONCE(g->closed, false);
-	lock_map_release(&g->dep_map);
-	return false;
-}
-
-static void rxe_odp_gate_open(struct rxe_odp_gate *g)
-{
-	WRITE_ONCE(g->closed, false);
-	lock_map_release(&g->dep_map);
 }
 
 static struct rxe_dev *rxe_odp_dev(struct ib_umem_odp *umem)
@@ -121,25 +77,47 @@ static struct rxe_dev *rxe_odp_dev(struct ib_umem_odp *umem)
 	return to_rdev(umem->umem.ibdev);
 }
 
-static bool rxe_odp_invalidate(struct mmu_interval_notifier *mni,
-			       const struct mmu_notifier_range *range,
-			       unsigned long cur_seq)
+/**
+ * rxe_odp_invalidate() - unmap a range of a umem once no copy uses it
+ * @mni: the umem's interval notifier
+ * @range: the range the kernel invalidates
+ * @cur_seq: the notifier's new sequence number
+ *
+ * Return: false when @range may not block and a lock is busy, else true.
+ */
+VISIBLE_IF_KUNIT bool rxe_odp_invalidate(struct mmu_interval_notifier *mni,
+					 const struct mmu_notifier_range *range,
+					 unsigned long cur_seq)
 {
 	struct ib_umem_odp *umem = container_of(mni, struct ib_umem_odp,
 						notifier);
-	struct rxe_odp_gate *g = umem->private;
 	bool blockable = mmu_notifier_range_blockable(range);
 	u64 begin_ns = trace_rxe_odp_invalidate_enabled() ? ktime_get_ns() : 0;
 	unsigned long start, end;
+	struct rxe_odp_gate *g;
 
 	if (blockable)
 		mutex_lock(&umem->umem_mutex);
 	else if (!mutex_trylock(&umem->umem_mutex))
 		return false;
 
-	if (!rxe_odp_gate_close(g, blockable)) {
+	g = umem->private;
+	if (!g) {
+		/* Not ready yet: nothing can be mapped. */
+		mmu_interval_set_seq(mni, cur_seq);
 		mutex_unlock(&umem->umem_mutex);
-		return false;
+		return true;
+	}
+
+	if (!down_write_trylock(&g->copy_sem)) {
+		if (!blockable) {
+			mutex_unlock(&umem->umem_mutex);
+			return false;
+		}
+		/* A copy is in flight: it finishes before the unmap. */
+		rxe_counter_inc(rxe_odp_dev(umem),
+				RXE_CNT_ODP_INVALIDATE_WAITS);
+		down_write(&g->copy_sem);
 	}
 
 	mmu_interval_set_seq(mni, cur_seq);
@@ -147,7 +125,7 @@ static bool rxe_odp_invalidate(struct mmu_interval_notifier *mni,
 	end = min_t(u64, ib_umem_end(umem), range->end);
 	ib_umem_odp_unmap_dma_pages(umem, start, end);
 
-	rxe_odp_gate_open(g);
+	up_write(&g->copy_sem);
 	mutex_unlock(&umem->umem_mutex);
 
 	rxe_counter_inc(rxe_odp_dev(umem), RXE_CNT_ODP_INVALIDATIONS);
@@ -155,6 +133,7 @@ static bool rxe_odp_invalidate(struct mmu_interval_notifier *mni,
 				 ktime_get_ns() - begin_ns);
 	return true;
 }
+EXPORT_SYMBOL_IF_KUNIT(rxe_odp_invalidate);
 
 static const struct mmu_interval_notifier_ops rxe_odp_mni_ops = {
 	.invalidate = rxe_odp_invalidate,
@@ -254,13 +233,13 @@ static int rxe_odp_run(struct ib_umem_odp *umem, u64 va, u64 len, bool write,
 	struct rxe_odp_gate *g = umem->private;
 	int err;
 
-	if (likely(rxe_odp_gate_enter(g))) {
+	if (likely(down_read_trylock(&g->copy_sem))) {
 		if (likely(rxe_odp_present(umem, va, len, write))) {
 			err = fn(umem, va, len, arg);
-			rxe_odp_gate_leave(g);
+			up_read(&g->copy_sem);
 			return err;
 		}
-		rxe_odp_gate_leave(g);
+		up_read(&g->copy_sem);
 	}
 	return rxe_odp_map_and_run(umem, va, len, write, true, fn, arg);
 }
@@ -286,7 +265,10 @@ static struct ib_umem_odp *rxe_odp_new_umem(struct rxe_mr *mr, u64 va,
 		kfree(g);
 		return umem;
 	}
+	/* The notifier is live already: see rxe_odp_invalidate(). */
+	mutex_lock(&umem->umem_mutex);
 	umem->private = g;
+	mutex_unlock(&umem->umem_mutex);
 	return umem;
 }
 
@@ -299,7 +281,24 @@ static void rxe_odp_free_umem(struct ib_umem_odp *umem)
 	kfree(g);
 }
 
-/* The child of implicit @mr that covers @va, created on first use. */
+/* Whether @va of @mm lies in a VMA now. */
+static bool rxe_odp_va_mapped(struct mm_struct *mm, u64 va)
+{
+	bool mapped;
+
+	if (!mmget_not_zero(mm))
+		return false;
+	mmap_read_lock(mm);
+	mapped = vma_lookup(mm, va);
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return mapped;
+}
+
+/*
+ * The child of implicit @mr that covers @va, created on first use of a
+ * mapped address.
+ */
 static struct ib_umem_odp *rxe_odp_child(struct rxe_mr *mr, u64 va)
 {
 	struct rxe_mr_odp *odp = mr->odp;
@@ -315,6 +314,12 @@ static struct ib_umem_odp *rxe_odp_child(struct rxe_mr *mr, u64 va)
 	 * the address space would wrap around.
 	 */
 	if (va >= odp->umem->umem.owning_mm->task_size)
+		return ERR_PTR(-EFAULT);
+	/*
+	 * A child lives as long as the MR: make one only where the process
+	 * has memory, not wherever a peer points.
+	 */
+	if (!rxe_odp_va_mapped(odp->umem->umem.owning_mm, va))
 		return ERR_PTR(-EFAULT);
 
 	child = rxe_odp_new_umem(mr, (u64)idx << RXE_ODP_CHILD_SHIFT,

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB */
 /*
  * Tracepoints of rxe's dma-buf MRs: each invalidation (move_notify) and
- * each refault, with the MR, its length and how long the event took.
+ * each refault, with the MR, its length and how long the event took; a
+ * refault also says how much of that went to waiting for the exporter's
+ * fences and how much to vmap.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM rxe
@@ -32,9 +34,25 @@ DEFINE_EVENT(rxe_dmabuf_mapping, rxe_dmabuf_invalidate,
 	     TP_ARGS(lkey, length, duration_ns, err)
 );
 
-DEFINE_EVENT(rxe_dmabuf_mapping, rxe_dmabuf_refault,
-	     TP_PROTO(u32 lkey, u64 length, u64 duration_ns, int err),
-	     TP_ARGS(lkey, length, duration_ns, err)
+TRACE_EVENT(rxe_dmabuf_refault,
+	    TP_PROTO(u32 lkey, u64 length, u64 duration_ns, u64 fence_ns,
+		     u64 vmap_ns, int err),
+	    TP_ARGS(lkey, length, duration_ns, fence_ns, vmap_ns, err),
+	    TP_STRUCT__entry(__field(u32, lkey)
+			     __field(u64, length)
+			     __field(u64, duration_ns)
+			     __field(u64, fence_ns)
+			     __field(u64, vmap_ns)
+			     __field(int, err)),
+	    TP_fast_assign(__entry->lkey = lkey;
+			   __entry->length = length;
+			   __entry->duration_ns = duration_ns;
+			   __entry->fence_ns = fence_ns;
+			   __entry->vmap_ns = vmap_ns;
+			   __entry->err = err;),
+	    TP_printk("lkey=0x%x length=%llu duration_ns=%llu err=%d fence_ns=%llu vmap_ns=%llu",
+		      __entry->lkey, __entry->length, __entry->duration_ns,
+		      __entry->err, __entry->fence_ns, __entry->vmap_ns)
 );
 
 #endif /* _RXE_TRACE_H */
