@@ -815,6 +815,52 @@ static void dte_test_vmap_dropped_on_notify(struct kunit *test)
 	dma_buf_detach(imp->dmabuf, attach);
 }
 
+/*
+ * A CPU importer (rxe) attaches with a device that does no DMA and has no
+ * DMA mask: it may attach, vmap and follow moves; only a DMA map, which
+ * would need the mask, is refused.
+ */
+static void dte_test_cpu_importer(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct dma_buf_attachment *attach;
+	struct dte_test_vmapper *v;
+	struct dte_stats stats;
+	struct device *dev;
+
+	dev = kunit_device_register(test, "dte-test-cpu-importer");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	/* Like rxe's ib_device; KUnit gives its devices a mask. */
+	dev->dma_mask = NULL;
+	v = kunit_kzalloc(test, sizeof(*v), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, v);
+	attach = dma_buf_dynamic_attach(imp->dmabuf, dev,
+					&dte_test_vmapper_ops, v);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, attach);
+	dte_test_fill(test, imp->dmabuf, 31);
+
+	KUNIT_EXPECT_EQ(test, dte_test_vmapper_map(imp->dmabuf, v), 0);
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(imp->dmabuf, 0), 0);
+	KUNIT_EXPECT_FALSE(test, v->mapped);
+	KUNIT_EXPECT_EQ(test, dte_test_vmapper_map(imp->dmabuf, v), 0);
+	if (v->mapped)
+		KUNIT_EXPECT_TRUE(test, dte_test_check_map(test, &v->map,
+							   DTE_TEST_SIZE, 31));
+	dma_resv_lock(imp->dmabuf->resv, NULL);
+	if (v->mapped)
+		dma_buf_vunmap(imp->dmabuf, &v->map);
+	v->mapped = false;
+	dma_resv_unlock(imp->dmabuf->resv);
+
+	KUNIT_EXPECT_EQ(test, PTR_ERR(dte_test_map(attach)), -EINVAL);
+	stats = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, stats.attachments, 2);
+	KUNIT_EXPECT_EQ(test, stats.dynamic_attachments, 2);
+	KUNIT_EXPECT_EQ(test, stats.maps, 0);
+	KUNIT_EXPECT_EQ(test, stats.moves, 1);
+	dma_buf_detach(imp->dmabuf, attach);
+}
+
 /* A fence of another device's work on the buffer. */
 struct dte_test_fence {
 	struct dma_fence base;
@@ -1011,6 +1057,7 @@ static struct kunit_case dte_test_cases[] = {
 	KUNIT_CASE(dte_test_concurrent_importer),
 	KUNIT_CASE(dte_test_vmap_blocks_move),
 	KUNIT_CASE(dte_test_vmap_dropped_on_notify),
+	KUNIT_CASE(dte_test_cpu_importer),
 	KUNIT_CASE(dte_test_move_after_fences),
 	KUNIT_CASE(dte_test_evict_during_copy),
 	KUNIT_CASE(dte_test_checksum_catches_corruption),

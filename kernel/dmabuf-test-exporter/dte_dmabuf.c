@@ -18,18 +18,15 @@
 
 #include "dte_internal.h"
 
+/*
+ * Any device may attach: a CPU importer (rxe) attaches with a device that
+ * does no DMA and has no DMA mask, and reaches the pages only by vmap.
+ * Such a device cannot map the attachment for DMA (see dte_map_dma_buf()).
+ */
 static int dte_attach(struct dma_buf *dmabuf,
 		      struct dma_buf_attachment *attach)
 {
 	struct dte_buffer *buf = dmabuf->priv;
-
-	/* Without a mask dma_map_sgtable() would WARN for the importer. */
-	if (!attach->dev->dma_mask) {
-		dev_warn_ratelimited(attach->dev,
-				     "%s: device without a DMA mask\n",
-				     KBUILD_MODNAME);
-		return -EINVAL;
-	}
 
 	dma_resv_lock(dmabuf->resv, NULL);
 	buf->attachments++;
@@ -90,6 +87,13 @@ static struct sg_table *dte_map_dma_buf(struct dma_buf_attachment *attach,
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 
+	/* Without a mask dma_map_sgtable() would WARN for the importer. */
+	if (!attach->dev->dma_mask) {
+		dev_warn_ratelimited(attach->dev,
+				     "%s: DMA map for a device without a DMA mask\n",
+				     KBUILD_MODNAME);
+		return ERR_PTR(-EINVAL);
+	}
 	if (buf->revoked)
 		return ERR_PTR(-ENODEV);
 	if (buf->fail_maps) {
