@@ -71,6 +71,14 @@ xfer_case prefetch-odp-implicit-read odp-implicit "odp_prefetches>0" \
 	"odp_faults<=8" -- --op read --size 64K --iters "$iters" \
 	--depth 8 --prefetch
 
+# ODP MRs registered, and children of an implicit MR created, while their
+# range is unmapped and mapped again, discarded and COW-protected back to
+# back: a new umem's notifier can fire before rxe has attached to it.
+race=$RDG_TOP/build/tests/stress/odp_reg_race
+run_case odp-reg-race "$race" --seconds 3
+expect_status usage-odp-reg-race-seconds 2 "--seconds must be an integer" \
+	"$race" --seconds 0
+
 expect_status usage-madvise-host 2 'madvise-every-us.*ODP' "$xfer" \
 	--madvise-every-us 1000
 expect_status usage-prefetch-dte 2 'prefetch.*ODP' "$xfer" --mem dte \

@@ -99,6 +99,28 @@ storm storm-dte-write dte "${dte_conds[@]}" -- --op write --size 64K \
 	--depth 8 --qps 4 "${churn[@]}"
 storm storm-dte-read dte "${dte_conds[@]}" -- --op read --size 64K \
 	--depth 8 --qps 2 "${churn[@]}"
+# A responder that refaults must not kill the QP: with perftest's ACK
+# timeout (14: 67 ms) the requester retransmits into a responder stalled
+# in a refault of an 8 MiB buffer moved every 0.3 ms and evicted every
+# eighth time. Every message must complete, none with an error.
+# The run proves that only if the requester did retransmit: rxe counts
+# each expiry of its ACK timer in completer_retry_err.
+hw=/sys/class/infiniband/rxe0/ports/1/hw_counters
+read -r retries0 < "$hw/completer_retry_err"
+storm storm-dte-write-ack-timeout dte "${dte_conds[@]}" -- --op write \
+	--size 64K --depth 128 --qps 2 --move-every-us 300 \
+	--evict-every-us 2400
+sleep 0.05	# the core caches the counters for 10 ms
+read -r retries < "$hw/completer_retry_err"
+retries=$((retries - retries0))
+echo "# storm-dte-write-ack-timeout: ACK timeouts (completer_retry_err) $retries"
+if [ "$retries" -gt 0 ]; then
+	pass storm-dte-write-ack-timeout-retransmitted
+elif [ "$RDG_BACKEND" = qemu ]; then
+	fail storm-dte-write-ack-timeout-retransmitted "no ACK timeout expired during the storm"
+else
+	skip storm-dte-write-ack-timeout-retransmitted "no ACK timeout expired: a uniprocessor UML guest refaults faster than 67 ms"
+fi
 if iomem_absent; then
 	skip storm-dte-iomem-send "the exporter cannot make I/O memory buffers here"
 else

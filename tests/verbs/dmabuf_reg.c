@@ -317,7 +317,10 @@ static int expect_stat(uint64_t got, uint64_t want, const char *what)
 
 /*
  * rxe attaches dynamically and never pins, before, during and after
- * mapping; every attachment and mapping goes away with the MRs.
+ * access; it reaches the buffer through vmap alone and never maps the
+ * attachment for DMA (so the dma-buf core has no map at which to pin it,
+ * with or without CONFIG_DMABUF_MOVE_NOTIFY); every attachment and vmap
+ * goes away with the MRs.
  */
 static int case_pins(int unused)
 {
@@ -339,14 +342,16 @@ static int case_pins(int unused)
 		return -1;
 
 	if (dk_write_check_all(k.p, k.b, k.mr, 4) || stats(k.b, &st) ||
-	    expect_stat(st.pins, 0, "pins while mapped"))
+	    expect_stat(st.pins, 0, "pins while mapped") ||
+	    expect_stat(st.maps, 0, "map_dma_buf calls after an RDMA WRITE"))
 		return -1;
-	if (!st.maps)
-		return fail("no map_dma_buf call after an RDMA WRITE");
+	if (!st.vmaps)
+		return fail("no vmap call after an RDMA WRITE");
 	if (dte_ctl(xfer_dte_op(DTE_IOC_MOVE, k.b->fd, DTE_MOVE_WAIT),
 		    "DTE_IOC_MOVE") ||
 	    dk_write_check_all(k.p, k.b, k.mr, 5) || stats(k.b, &st) ||
-	    expect_stat(st.pins, 0, "pins after a move and a refault"))
+	    expect_stat(st.pins, 0, "pins after a move and a refault") ||
+	    expect_stat(st.maps, 0, "map_dma_buf calls after a refault"))
 		return -1;
 
 	if (dk_new_mr(k.b, 4096, 4096, xfer_dmabuf_iova(4096), ACC_RW, &mr2) ||
@@ -394,7 +399,31 @@ static int case_fork(int unused)
 	return dk_write_check_all(k.p, k.b, k.mr, 7);
 }
 
-enum { REVOKE_REMOTE, REVOKE_LOCAL, REVOKE_RECOVER };
+enum { REVOKE_REMOTE, REVOKE_LOCAL, REVOKE_RECOVER, REVOKE_RECV };
+
+/*
+ * A SEND into a receive whose SGE is the revoked MR: the receive fails
+ * with a local protection error (its WQE is well formed, its memory is
+ * gone), the sender gets the responder's remote operational error NAK.
+ */
+static int revoked_recv(struct dk_setup *k)
+{
+	uint64_t recv_id = kit_next_wr_id();
+	struct ibv_wc wc;
+	int st, rst;
+
+	if (kit_post_recv(k->p, recv_id, k->b->iova, 4096, k->mr->lkey))
+		return -1;
+	st = kit_rdma(k->p, IBV_WR_SEND, (uintptr_t)kit_host.addr,
+		      kit_host.mr->lkey, 0, 0, 4096, KIT_WC_TIMEOUT_MS);
+	rst = kit_wait_wc(k->p->cq[1], recv_id, &wc, KIT_WC_TIMEOUT_MS);
+	kit_note("revoke: SEND into a receive on the revoked MR -> receive %s, send %s",
+		 kit_wc_name(rst), kit_wc_name(st));
+	if (kit_expect_wc(rst, IBV_WC_LOC_PROT_ERR,
+			  "receive into the revoked MR"))
+		return -1;
+	return kit_expect_wc(st, IBV_WC_REM_OP_ERR, "SEND into it");
+}
 
 /*
  * A revoked buffer fails every access that reaches it: as the target of
@@ -415,6 +444,8 @@ static int case_revoke(int how)
 			     "DTE_IOC_REVOKE");
 	if (rc)
 		return rc;
+	if (how == REVOKE_RECV)
+		return revoked_recv(&k);
 	if (local)
 		st = kit_rdma(k.p, IBV_WR_RDMA_WRITE, k.b->iova, k.mr->lkey,
 			     (uintptr_t)host->addr, host->mr->rkey, 4096,
@@ -433,7 +464,35 @@ static int case_revoke(int how)
 	return how == REVOKE_RECOVER ? setup_mapped(&k, 0) : 0;
 }
 
-/* One failed map is one error completion; the next map succeeds. */
+/*
+ * What rxe wrote through its CPU mapping is still there once the MR is
+ * gone. A DMA mapping of the attachment would lose it where the DMA API
+ * bounces (swiotlb=force: the unmap copies the stale bounce buffer back),
+ * which the QEMU guest boots with.
+ */
+static int case_write_dereg(int src)
+{
+	struct dk_setup k;
+	int rc;
+
+	rc = rc_open(&k, src, SETUP_LEN, ACC_RW);
+	if (rc)
+		return rc;
+	xfer_pattern_fill(kit_host.addr, 11, k.b->len);
+	if (kit_expect_wc(dk_write_to(k.p, k.mr, k.b->iova, k.b->len),
+			  IBV_WC_SUCCESS, "RDMA WRITE"))
+		return -1;
+	kit_dereg(k.mr);
+	return dk_check_cpu(k.b, k.b->addr, 11, k.b->len,
+			    "after the MR's deregistration");
+}
+
+/*
+ * A move that fails (DTE_IOC_FAIL_MAPS: rxe never maps the attachment, so
+ * the exporter fails its next move, whose fence carries the error) fails
+ * the next access with one error completion; after the next move, which
+ * succeeds, the buffer serves again.
+ */
 static int case_map_failure(int unused)
 {
 	struct dte_stats st;
@@ -448,12 +507,17 @@ static int case_map_failure(int unused)
 	    dte_ctl(xfer_dte_op(DTE_IOC_MOVE, k.b->fd, 0), "DTE_IOC_MOVE"))
 		return -1;
 	wc = dk_write_to(k.p, k.mr, k.b->iova, 4096);
-	kit_note("map-failure: RDMA WRITE whose map fails -> %s", kit_wc_name(wc));
-	if (kit_expect_wc(wc, IBV_WC_REM_ACCESS_ERR, "RDMA WRITE whose map fails") ||
+	kit_note("map-failure: RDMA WRITE after a failed move -> %s",
+		 kit_wc_name(wc));
+	if (kit_expect_wc(wc, IBV_WC_REM_ACCESS_ERR,
+			  "RDMA WRITE after a failed move") ||
 	    stats(k.b, &st) ||
 	    expect_stat(st.injected_map_failures, 1, "injected_map_failures"))
 		return -1;
 	/* The QP went to error with the failed request: a new pair. */
+	if (dte_ctl(xfer_dte_op(DTE_IOC_MOVE, k.b->fd, DTE_MOVE_WAIT),
+		    "DTE_IOC_MOVE after the failed one"))
+		return -1;
 	return fresh_pair_write(&k, 9);
 }
 
@@ -574,6 +638,10 @@ static const struct kit_case tests[] = {
 	{ "revoke-remote-write", case_revoke, REVOKE_REMOTE },
 	{ "revoke-local-source", case_revoke, REVOKE_LOCAL },
 	{ "revoke-then-fresh-mr", case_revoke, REVOKE_RECOVER },
+	{ "revoke-recv", case_revoke, REVOKE_RECV },
+	{ "write-dereg-dte", case_write_dereg, XFER_SRC_DTE },
+	{ "write-dereg-udmabuf", case_write_dereg, XFER_SRC_UDMABUF },
+	{ "write-dereg-heap", case_write_dereg, XFER_SRC_HEAP },
 	{ "map-failure", case_map_failure, 0 },
 	{ "fence-timeout", case_fence_timeout, 0 },
 	{ "atomics-dte", case_atomics, XFER_SRC_DTE },

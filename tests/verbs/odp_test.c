@@ -784,6 +784,104 @@ static int case_ud(int implicit)
 	return 0;
 }
 
+/*
+ * A SEND into a receive posted on ODP memory that was unmapped since:
+ * the receive completes with a local protection error (its WQE is well
+ * formed, its memory is gone) and the sender gets a remote operational
+ * error NAK.
+ */
+static int case_recv_unmapped(int implicit)
+{
+	uint64_t recv_id = kit_next_wr_id();
+	struct kit_pair *p;
+	struct ibv_wc wc;
+	struct region r;
+	int st, rst;
+
+	if (new_region(implicit, REGION_LEN, ACC_RW, NULL, &r) ||
+	    kit_new_pair(IBV_QPT_RC, 0, &p))
+		return -1;
+	if (munmap(r.addr, r.len))
+		return fail("munmap: %s", strerror(errno));
+	if (kit_post_recv(p, recv_id, (uintptr_t)r.addr, 4096, r.mr->lkey))
+		return -1;
+	st = kit_rdma(p, IBV_WR_SEND, (uintptr_t)kit_host.addr,
+		      kit_host.mr->lkey, 0, 0, 4096, ERR_TIMEOUT_MS);
+	rst = kit_wait_wc(p->cq[1], recv_id, &wc, ERR_TIMEOUT_MS);
+	kit_note("recv-unmapped: SEND into unmapped ODP memory -> receive %s, send %s",
+		 kit_wc_name(rst), kit_wc_name(st));
+	if (kit_expect_wc(rst, IBV_WC_LOC_PROT_ERR,
+			  "receive into unmapped ODP memory"))
+		return -1;
+	return kit_expect_wc(st, IBV_WC_REM_OP_ERR, "SEND into it");
+}
+
+/* Slab memory in use, from /proc/meminfo, in KiB. */
+static int slab_kib(uint64_t *kib)
+{
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "r");
+	int found = 0;
+
+	if (!f)
+		return fail("/proc/meminfo: %s", strerror(errno));
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "Slab: %" SCNu64 " kB", kib) == 1;
+	fclose(f);
+	return found ? 0 : fail("no Slab line in /proc/meminfo");
+}
+
+#define PROBES		2048
+#define PROBE_BASE	(1ULL << 40)	/* far from where mmap places memory */
+/* What 2048 children would take (dma_list and pfn_list of 512 pages). */
+#define PROBE_SLACK_KIB	2048
+
+/*
+ * A peer that writes to random unmapped addresses of an implicit MR must
+ * not make the kernel allocate for each: UC RDMA WRITEs (no NAK, the QP
+ * stays up) to PROBES distinct 2 MiB slots with no VMA leave the kernel's
+ * slab memory where it was, and the MR still serves mapped memory.
+ */
+static int case_implicit_probe(int unused)
+{
+	uint64_t before, after, grown;
+	struct kit_pair *p;
+	struct region r;
+	unsigned char vec;
+
+	(void)unused;
+	if (new_region(true, REGION_LEN, ACC_RW, NULL, &r) ||
+	    kit_new_pair(IBV_QPT_UC, 0, &p) ||
+	    kit_write_imm(p, (uintptr_t)kit_host.addr, kit_host.mr->lkey,
+			  (uintptr_t)r.addr, r.mr->rkey, 64, 1) ||
+	    slab_kib(&before))
+		return -1;
+	for (uint64_t i = 0; i < PROBES; i++) {
+		uint64_t addr = PROBE_BASE + i * RXE_CHILD_SIZE;
+
+		/* mincore() fails with ENOMEM exactly where nothing is mapped. */
+		if (!mincore((void *)(uintptr_t)addr, page, &vec) ||
+		    errno != ENOMEM)
+			return fail("0x%" PRIx64 " is mapped", addr);
+		if (kit_expect_wc(write_to(p, r.mr, addr, 64, ERR_TIMEOUT_MS),
+				  IBV_WC_SUCCESS, "UC RDMA WRITE to nowhere"))
+			return -1;
+	}
+	/* The last write is in once a later one with immediate completes. */
+	xfer_pattern_fill(kit_host.addr, 12, 64);
+	if (kit_write_imm(p, (uintptr_t)kit_host.addr, kit_host.mr->lkey,
+			  (uintptr_t)r.addr, r.mr->rkey, 64, 2) ||
+	    slab_kib(&after))
+		return -1;
+	grown = after > before ? after - before : 0;
+	kit_note("implicit-probe: %d unmapped slots written, slab %" PRIu64
+		 " -> %" PRIu64 " KiB", PROBES, before, after);
+	if (grown > PROBE_SLACK_KIB)
+		return fail("slab grew by %" PRIu64 " KiB for %d writes to unmapped addresses",
+			    grown, PROBES);
+	return kit_check_pattern(r.addr, 12, 64, "UC RDMA WRITE after the probes");
+}
+
 #define SRQ_MSG		(16 * 1024)
 
 /* RC SENDs into never-touched ODP buffers posted on an SRQ. */
@@ -1150,6 +1248,9 @@ static const struct kit_case tests[] = {
 	{ "implicit-ud-recv", case_ud, true },
 	{ "explicit-srq-recv", case_srq, false },
 	{ "implicit-srq-recv", case_srq, true },
+	{ "explicit-recv-unmapped", case_recv_unmapped, false },
+	{ "implicit-recv-unmapped", case_recv_unmapped, true },
+	{ "implicit-probe-unmapped", case_implicit_probe, 0 },
 	{ "explicit-uc-write-imm", case_uc, false },
 	{ "implicit-uc-write-imm", case_uc, true },
 	{ "prefetch-write", case_prefetch, PF_WRITE },
