@@ -5,6 +5,9 @@ usage: unittest_results.py SUITE LOG EXPECTED_FAILURES
 
 Every test the log's "Ran N tests" counts must appear as exactly one result
 line; a mismatch is itself a failure, so no test can go missing unnoticed.
+A log that ends with "run_tests.py exit status N" (the suites append it)
+must account for N: a non-zero status with no failed test, or a signal's
+(128 and up), is a failure of run_tests.py itself.
 EXPECTED_FAILURES lists "test.id  # reason" lines: a listed test that fails
 is reported SKIP with its reason, a listed test that passes is a PASS.
 """
@@ -52,7 +55,7 @@ def main():
     suite, log_path, xfail_path = sys.argv[1:4]
     log = open(log_path, errors="replace").read()
     known = expected_failures(xfail_path)
-    seen = 0
+    seen = failed = 0
     for name, test_id, status in results(log):
         if name in ("setUpClass", "tearDownClass"):
             test_id = f"{test_id}.{name}"
@@ -66,8 +69,10 @@ def main():
             reason = status[len("skipped"):].strip().strip("'\"") or "skipped"
             print(f"SKIP {suite}/{test_id}: {reason}")
         elif test_id in known:
+            failed += 1
             print(f"SKIP {suite}/{test_id}: known failure on rxe: {known[test_id]}")
         else:
+            failed += 1
             print(f"FAIL {suite}/{test_id}: {status}")
     ran = re.search(r"^Ran (\d+) tests? in", log, re.MULTILINE)
     if not ran:
@@ -76,6 +81,15 @@ def main():
     if int(ran.group(1)) != seen:
         print(f"FAIL {suite}/result-count: log says {ran.group(1)} tests ran,"
               f" {seen} results parsed")
+    exited = re.findall(r"^run_tests.py exit status (\d+)$", log, re.MULTILINE)
+    if exited:
+        code = int(exited[-1])
+        if code >= 128:
+            print(f"FAIL {suite}/run_tests.py: exit status {code}"
+                  f" (killed by signal {code - 128})")
+        elif code != 0 and not failed:
+            print(f"FAIL {suite}/run_tests.py: exit status {code},"
+                  " though no test failed")
     return 0
 
 
