@@ -2,16 +2,26 @@
  * fuzz - hostile input for the uverbs MR interfaces and the test exporter.
  *
  * A seeded random sequence of calls with invalid and extreme arguments:
- * dma-buf and host/ODP registrations, deregistration, advice, rereg,
+ * dma-buf and host/ODP registrations, deregistration, advice, rereg (raw
+ * too: the kernel's command, on every kind of MR with every access bit),
  * every test exporter ioctl with garbage, dma-buf sync and mmap, fds
  * closed (twice) under registered MRs, malformed raw uverbs commands, two
  * threads destroying one MR handle at once and an fd closed while another
  * thread registers it. Every call must succeed or return an errno, never
  * crash; where the inputs are definitely invalid the call must fail, and
  * with the errno the kernel documents (the exact errnos of
- * tests/verbs/dmabuf_reg and odp_test, the exporter's uAPI header) when
- * the invalid inputs agree on one. After the run every MR is gone, the
- * exporter counts no attachment and a fresh MR still moves verified data.
+ * tests/verbs/dmabuf_reg, odp_test and rereg_ops, the exporter's uAPI
+ * header) when the invalid inputs agree on one.
+ *
+ * A peer QP pair sends random opcodes (RDMA WRITE, WRITE with immediate,
+ * READ, CMP_SWP, FETCH_ADD, ATOMIC_WRITE, FLUSH of either type at either
+ * level) at the rkey of a random live MR, mostly inside it, sometimes
+ * across or past its ends, and right after each successful rereg at that
+ * MR, a FLUSH and an ATOMIC_WRITE among them. Each must complete with
+ * success or IBV_WC_REM_ACCESS_ERR as the MR's current access, PD, kind
+ * and range say (an ODP MR over memory that may not be there is not
+ * judged). After the run every MR is gone, the exporter counts no
+ * attachment and a fresh MR still moves verified data.
  *
  * usage: fuzz [--seed N] [--iters N] [--seconds S] [-d DEV] [-x GID_INDEX]
  *             [-v]
@@ -86,12 +96,14 @@
 			   IBV_ACCESS_OPTIONAL_RANGE)
 /* What the dma-buf registration method accepts. */
 #define ACC_DMABUF	(LW | RW | RR | RA | IBV_ACCESS_RELAXED_ORDERING)
+/* What the kernel pins pages for writing for (ib_access_writable()). */
+#define ACC_WRITABLE	(LW | RW | RA | IBV_ACCESS_MW_BIND)
 
 enum op {
 	OP_REG_DMABUF, OP_REG_MR, OP_DEREG, OP_ADVISE, OP_REREG, OP_RAW_REREG,
 	OP_DTE_IOCTL, OP_DMABUF_IOCTL, OP_MMAP, OP_CLOSE, OP_NEW_BUF,
 	OP_RAW_REG, OP_RAW_DESTROY, OP_RACE_DEREG, OP_RACE_CLOSE_REG,
-	OP_COUNT
+	OP_TRAFFIC, OP_COUNT
 };
 
 /* ------------------------------------------------------------------ */
@@ -128,15 +140,16 @@ static const char *const op_names[OP_COUNT] = {
 	[OP_CLOSE] = "close", [OP_NEW_BUF] = "new-buf",
 	[OP_RAW_REG] = "raw-reg", [OP_RAW_DESTROY] = "raw-destroy",
 	[OP_RACE_DEREG] = "race-dereg",
-	[OP_RACE_CLOSE_REG] = "race-close-reg",
+	[OP_RACE_CLOSE_REG] = "race-close-reg", [OP_TRAFFIC] = "traffic",
 };
 /* Relative frequencies. */
 static const unsigned int op_weight[OP_COUNT] = {
 	[OP_REG_DMABUF] = 20, [OP_REG_MR] = 14, [OP_DEREG] = 10,
-	[OP_ADVISE] = 10, [OP_REREG] = 2, [OP_RAW_REREG] = 5,
+	[OP_ADVISE] = 10, [OP_REREG] = 2, [OP_RAW_REREG] = 8,
 	[OP_DTE_IOCTL] = 14, [OP_DMABUF_IOCTL] = 4, [OP_MMAP] = 6,
 	[OP_CLOSE] = 3, [OP_NEW_BUF] = 5, [OP_RAW_REG] = 6,
 	[OP_RAW_DESTROY] = 4, [OP_RACE_DEREG] = 5, [OP_RACE_CLOSE_REG] = 4,
+	[OP_TRAFFIC] = 10,
 };
 
 static uint64_t seed, iter, failures, sigbus_hits;
@@ -273,7 +286,10 @@ static struct ibv_pd *pd2;	/* a second PD: MRs of one are not the other's */
 static int cmd_fd;
 static bool have_src[XFER_SRC_COUNT];
 
-/* A dma-buf; @fd is -1 once closed while MRs still hold the buffer. */
+/*
+ * A dma-buf; @fd is -1 once closed while MRs still hold the buffer.
+ * @maps_armed: DTE_IOC_FAIL_MAPS may still fail a map of it
+ */
 struct fbuf {
 	bool used;
 	int fd;
@@ -281,21 +297,25 @@ struct fbuf {
 	uint64_t size;
 	int nmrs;
 	bool revoked;
+	bool maps_armed;
 };
 static struct fbuf bufs[NBUFS];
 
 /*
  * An MR: from libibverbs (@mr) or raw (@mr NULL, known by @handle only).
- * @slot is its dma-buf, -1 for host memory; @arena: explicit, inside the
- * host arena, so advice over it must work.
+ * @slot is its dma-buf, -1 for host memory; @arena: explicit ODP, inside
+ * the host arena, so advice over it must work; @mem_known: a dma-buf, or
+ * host memory inside the arena or the read-only page, which a peer may
+ * write into (the implicit MR: at arena addresses); @writable: registered
+ * with an access that let the kernel pin its pages for writing.
  */
 struct fmr {
 	bool used;
 	struct ibv_mr *mr;
-	uint32_t handle, lkey;
+	uint32_t handle, lkey, rkey;
 	int slot;
 	unsigned int access;
-	bool odp, implicit, arena;
+	bool odp, implicit, arena, mem_known, writable;
 	uint64_t iova, len;
 	struct ibv_pd *pd;
 };
@@ -481,8 +501,13 @@ static struct fmr *pick_mr(void)
 	return n ? &mrs[cand[rnd(n)]] : NULL;
 }
 
+static struct ibv_mr *peer_mr;
+
+/* A live MR of ours has @handle (the peer's own buffer's too). */
 static bool handle_live(int64_t handle)
 {
+	if (peer_mr && peer_mr->handle == handle)
+		return true;
 	for (int i = 0; i < NMRS; i++)
 		if (mrs[i].used && mrs[i].handle == handle)
 			return true;
@@ -522,17 +547,20 @@ static void check_unique(const struct fmr *m)
 }
 
 static struct fmr *track(struct ibv_mr *mr, uint32_t handle, uint32_t lkey,
-			 int slot, unsigned int access, uint64_t iova,
-			 uint64_t len, struct ibv_pd *pd)
+			 uint32_t rkey, int slot, unsigned int access,
+			 uint64_t iova, uint64_t len, struct ibv_pd *pd)
 {
 	struct fmr *m = mr_new();
 
 	m->mr = mr;
 	m->handle = handle;
 	m->lkey = lkey;
+	m->rkey = rkey;
 	m->slot = slot;
 	m->access = access;
 	m->odp = access & IBV_ACCESS_ON_DEMAND;
+	m->mem_known = slot >= 0;
+	m->writable = access & ACC_WRITABLE;
 	m->iova = iova;
 	m->len = len;
 	m->pd = pd;
@@ -692,8 +720,9 @@ static void op_reg_dmabuf(void)
 	err = mr ? 0 : errno ? errno : EIO;
 	judge(&e, err);
 	if (mr)
-		track(mr, mr->handle, mr->lkey, f.cls == FC_DMABUF ? f.slot : -1,
-		      access, iova, length, dev.pd);
+		track(mr, mr->handle, mr->lkey, mr->rkey,
+		      f.cls == FC_DMABUF ? f.slot : -1, access, iova, length,
+		      dev.pd);
 	if (f.cls == FC_DMABUF)
 		check_attach(f.slot);
 }
@@ -805,10 +834,13 @@ static void op_reg_mr(void)
 	err = mr ? 0 : errno ? errno : EIO;
 	judge(&e, err);
 	if (mr) {
-		struct fmr *m = track(mr, mr->handle, mr->lkey, -1, access,
-				      iova, len, dev.pd);
+		struct fmr *m = track(mr, mr->handle, mr->lkey, mr->rkey, -1,
+				      access, iova, len, dev.pd);
 
 		m->implicit = !addr && len == SIZE_MAX;
+		m->mem_known = !m->implicit &&
+			       (within(addr, len, arena, ARENA_PAGES * PAGE) ||
+				within(addr, len, ro_page, PAGE));
 		m->arena = odp && !m->implicit &&
 			   within(addr, len, arena, ARENA_PAGES * PAGE);
 	}
@@ -959,87 +991,143 @@ static void op_rereg(void)
 	judge(&e, err);
 }
 
+/* Every access bit there is, for rereg to set one at a time or all. */
+static const unsigned int access_bits[] = {
+	LW, RW, RR, RA, IBV_ACCESS_MW_BIND, IBV_ACCESS_ZERO_BASED,
+	IBV_ACCESS_ON_DEMAND, IBV_ACCESS_HUGETLB, IBV_ACCESS_FLUSH_GLOBAL,
+	IBV_ACCESS_FLUSH_PERSISTENT, IBV_ACCESS_RELAXED_ORDERING,
+};
+
+/* New access for a rereg of @m: one bit, one more, all, or anything. */
+static unsigned int rnd_rereg_access(const struct fmr *m)
+{
+	unsigned int cur = m ? m->access : ACC_RW, bit = PICK(access_bits);
+	unsigned int all = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(access_bits); i++)
+		all |= access_bits[i];
+	/* Remote write and atomic want local write; mostly they get it. */
+	if ((bit & (RW | RA)) && chance(80))
+		bit |= LW;
+	switch (rnd(7)) {
+	case 0:
+	case 1:
+		/* An ODP MR mostly stays one. */
+		return bit | (chance(90) ? cur & IBV_ACCESS_ON_DEMAND : 0);
+	case 2:
+		return cur | bit;
+	case 3:
+		return all & ~(chance(50) ? PICK(access_bits) : 0);
+	case 4:
+		return (cur & ~(RW | RA)) | LW | RR;
+	case 5:
+		return cur;
+	default:
+		return rnd_access();
+	}
+}
+
+/* A dma-buf MR if there is one, else any. */
+static struct fmr *pick_dmabuf_mr(void)
+{
+	int cand[NMRS], n = 0;
+
+	for (int i = 0; i < NMRS; i++)
+		if (mrs[i].used && mrs[i].slot >= 0)
+			cand[n++] = i;
+	return n ? &mrs[cand[rnd(n)]] : pick_mr();
+}
+
+/*
+ * What IBV_REREG_MR_CHANGE_ACCESS to @access refuses, in the order the
+ * kernel checks: the core's ib_check_mr_access(), then rxe's rereg.
+ */
+static void rereg_access_defects(struct expect *e, const struct fmr *m,
+				 unsigned int access, uint32_t flags)
+{
+	access_defects(e, access, ACC_KNOWN);
+	if (m && m->slot >= 0 && (access & ~ACC_DMABUF))
+		defect(e, EINVAL, "access a dma-buf MR cannot be registered with");
+	if (access & (IBV_ACCESS_ZERO_BASED | IBV_ACCESS_HUGETLB))
+		defect(e, EOPNOTSUPP, "access rxe's MRs do not support");
+	if (m && ((access ^ m->access) & IBV_ACCESS_ON_DEMAND))
+		defect(e, EINVAL, "toggles ON_DEMAND");
+	/* Only a pinned MR has a umem, pinned read-only or not for good. */
+	if (m && m->slot < 0 && !m->odp && !m->writable &&
+	    (access & ACC_WRITABLE) &&
+	    !(flags & IBV_REREG_MR_CHANGE_TRANSLATION))
+		defect(e, EACCES, "a read-only umem made writable");
+}
+
+static void traffic_after_rereg(struct fmr *m);
+
 /* The kernel's rereg (PD and access only on rxe), raw. */
 static void op_raw_rereg(void)
 {
-	struct fmr *m = pick_mr();
-	struct ib_uverbs_rereg_mr_resp resp;
-	struct {
-		struct ib_uverbs_cmd_hdr hdr;
-		struct ib_uverbs_rereg_mr cmd;
-	} w;
-	uint32_t handle, flags = IBV_REREG_MR_CHANGE_PD << rnd(2);
+	static const uint32_t some_flags[] = {
+		IBV_REREG_MR_CHANGE_ACCESS, IBV_REREG_MR_CHANGE_ACCESS,
+		IBV_REREG_MR_CHANGE_ACCESS | IBV_REREG_MR_CHANGE_PD,
+		IBV_REREG_MR_CHANGE_PD, IBV_REREG_MR_CHANGE_TRANSLATION,
+	};
+	struct fmr *m = chance(40) ? pick_dmabuf_mr() : pick_mr();
 	struct ibv_pd *pd = chance(50) ? pd2 : dev.pd;
-	unsigned int access = m ? m->access : ACC_RW;
+	struct ib_uverbs_rereg_mr_resp resp;
+	struct raw_rereg r = {
+		.flags = PICK(some_flags),
+		.start = (uintptr_t)arena,
+		.length = PAGE,
+		.hca_va = chance(80) ? (uintptr_t)arena : rnd_edge(),
+		.pd_handle = chance(90) ? pd->handle : (uint32_t)rnd_edge(),
+	};
 	struct expect e;
-	ssize_t n;
 	int err;
 
-	if (chance(50))
-		flags = (uint32_t)rnd(8);
-	if (chance(10))
-		flags = (uint32_t)rnd_edge();
-	if (chance(60))
-		access = chance(50) ? (access & ~(RW | RA)) | LW | RR :
-			 rnd_access();
-	handle = m ? m->handle : (uint32_t)rnd_edge();
-	if (!m && handle_live(handle))
+	if (chance(30))
+		r.flags = (uint32_t)rnd(8);
+	if (chance(5))
+		r.flags = (uint32_t)rnd_edge();
+	r.access = rnd_rereg_access(m);
+	r.handle = m ? m->handle : (uint32_t)rnd_edge();
+	if (!m && handle_live(r.handle))
 		return;
 
-	memset(&w, 0, sizeof(w));
-	w.hdr.command = IB_USER_VERBS_CMD_REREG_MR;
-	w.hdr.in_words = sizeof(w) / 4;
-	w.hdr.out_words = sizeof(resp) / 4;
-	w.cmd.response = (uintptr_t)&resp;
-	w.cmd.mr_handle = handle;
-	w.cmd.flags = flags;
-	w.cmd.start = (uintptr_t)arena;
-	w.cmd.length = PAGE;
-	w.cmd.hca_va = chance(80) ? (uintptr_t)arena : rnd_edge();
-	w.cmd.pd_handle = chance(90) ? pd->handle : (uint32_t)rnd_edge();
-	w.cmd.access_flags = access;
-
 	ex_init(&e);
-	if (!flags)
+	if (!r.flags)
 		defect(&e, EINVAL, "no flags");
-	else if (flags & ~7U)
+	else if (r.flags & ~7U)
 		defect(&e, EOPNOTSUPP, "unknown flags");
-	if ((flags & IBV_REREG_MR_CHANGE_TRANSLATION) && ((w.cmd.start ^ w.cmd.hca_va) &
-					    (PAGE - 1)))
+	if ((r.flags & IBV_REREG_MR_CHANGE_TRANSLATION) &&
+	    ((r.start ^ r.hca_va) & (PAGE - 1)))
 		defect(&e, EINVAL, "page offset mismatch");
 	if (!m) {
 		defect(&e, ENOENT, "no such MR");
 		defect(&e, EINVAL, "");
 	}
-	if (flags & IBV_REREG_MR_CHANGE_TRANSLATION)
+	if (r.flags & IBV_REREG_MR_CHANGE_TRANSLATION)
 		defect(&e, EOPNOTSUPP, "rxe cannot change translation");
-	if (flags & IBV_REREG_MR_CHANGE_ACCESS) {
-		access_defects(&e, access, ACC_KNOWN);
-		if (m && ((access ^ m->access) & IBV_ACCESS_ON_DEMAND))
-			defect(&e, EINVAL, "toggles ON_DEMAND");
-		/* Unsupported bits, a read-only umem made writable. */
-		maybe(&e);
-	}
-	if ((flags & IBV_REREG_MR_CHANGE_PD) && w.cmd.pd_handle != dev.pd->handle &&
-	    w.cmd.pd_handle != pd2->handle) {
+	if (r.flags & IBV_REREG_MR_CHANGE_ACCESS)
+		rereg_access_defects(&e, m, r.access, r.flags);
+	if ((r.flags & IBV_REREG_MR_CHANGE_PD) &&
+	    r.pd_handle != dev.pd->handle && r.pd_handle != pd2->handle) {
 		defect(&e, ENOENT, "no such PD");
 		defect(&e, EINVAL, "");
 	}
 
-	describe("raw rereg(handle %u, flags 0x%x, pd handle %u, access 0x%x, hca_va 0x%" PRIx64 ")",
-		 handle, flags, w.cmd.pd_handle, access,
-		 (uint64_t)w.cmd.hca_va);
-	n = write(cmd_fd, &w, sizeof(w));
-	err = n < 0 ? errno : n == (ssize_t)sizeof(w) ? 0 : EIO;
+	describe("raw rereg(%s handle %u, flags 0x%x, pd handle %u, access 0x%x, hca_va 0x%" PRIx64 ")",
+		 m ? mr_kind(m->lkey) : "no MR", r.handle, r.flags,
+		 r.pd_handle, r.access, r.hca_va);
+	err = raw_rereg_mr(cmd_fd, &r, &resp);
 	judge(&e, err);
 	if (err || !m)
 		return;
-	if (flags & IBV_REREG_MR_CHANGE_PD)
-		m->pd = w.cmd.pd_handle == pd2->handle ? pd2 : dev.pd;
-	if (flags & IBV_REREG_MR_CHANGE_ACCESS)
-		m->access = access;
+	if (r.flags & IBV_REREG_MR_CHANGE_PD)
+		m->pd = r.pd_handle == pd2->handle ? pd2 : dev.pd;
+	if (r.flags & IBV_REREG_MR_CHANGE_ACCESS)
+		m->access = r.access;
 	m->lkey = resp.lkey;
+	m->rkey = resp.rkey;
 	check_unique(m);
+	traffic_after_rereg(m);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1279,6 +1367,8 @@ static void op_dte_ioctl(void)
 			(ioc_arg.create.size + PAGE - 1) & ~(PAGE - 1));
 	} else if (cmd == DTE_IOC_REVOKE) {
 		bufs[f.slot].revoked = true;
+	} else if (cmd == DTE_IOC_FAIL_MAPS) {
+		bufs[f.slot].maps_armed = ioc_arg.fail.count > 0;
 	} else if (cmd == DTE_IOC_STATS) {
 		if (ioc_arg.stats.attachments != (uint64_t)bufs[f.slot].nmrs ||
 		    ioc_arg.stats.pins)
@@ -1513,7 +1603,7 @@ static int raw_reg_whole(int slot, uint32_t *handle)
 	err = raw_cmd_exec(cmd_fd, &c);
 	if (!err) {
 		*handle = (uint32_t)c.attrs[0].data;
-		track(NULL, *handle, r.lkey, slot, ACC_RW, IOVA_BASE,
+		track(NULL, *handle, r.lkey, r.rkey, slot, ACC_RW, IOVA_BASE,
 		      bufs[slot].size, dev.pd);
 	}
 	return err;
@@ -1651,8 +1741,14 @@ static void op_raw_reg(void)
 		uint32_t handle = (uint32_t)c.attrs[0].data;
 		struct ibv_pd *pd = c.attrs[1].data == pd2->handle ? pd2 :
 				    dev.pd;
+		/* Without the access attribute the MR has no access at all. */
+		unsigned int access = 0;
 
-		track(NULL, handle, r.lkey, slot, ACC_RW, IOVA_BASE,
+		for (int k = 1; k < c.hdr.num_attrs; k++)
+			if (c.attrs[k].attr_id ==
+			    UVERBS_ATTR_REG_DMABUF_MR_ACCESS_FLAGS)
+				access = (unsigned int)c.attrs[k].data;
+		track(NULL, handle, r.lkey, r.rkey, slot, access, IOVA_BASE,
 		      bufs[slot].size, pd);
 	}
 	check_attach(slot);
@@ -1855,9 +1951,253 @@ static void op_race_close_reg(void)
 	else
 		stats[cur_op].strict++;
 	if (reg.mr)
-		track(reg.mr, reg.mr->handle, reg.mr->lkey, slot, ACC_RW,
+		track(reg.mr, reg.mr->handle, reg.mr->lkey, reg.mr->rkey, slot,
+		      ACC_RW,
 		      IOVA_BASE, bufs[slot].size, dev.pd);
 	check_attach(slot);
+}
+
+/* ------------------------------------------------------------------ */
+/* Peer traffic                                                        */
+
+#define TRAFFIC_LEN	8192	/* the most a WRITE, READ or FLUSH covers */
+
+/* The peer pair and its requester's buffer (peer_mr is above). */
+static struct peer_pair peer;
+static char *peer_buf;
+static uint64_t peer_wr_id;
+
+/* Addresses no process can map: an implicit ODP MR reaches nothing there. */
+static const uint64_t non_user[] = {
+	0xffff888000000000ULL, 0xfffffffffffff000ULL,
+};
+
+/* The completion of @wr_id on @cq within 10 s: its status, -1 if none. */
+static int wait_wc(struct ibv_cq *cq, uint64_t wr_id)
+{
+	double end = xfer_now() + 10;
+	struct ibv_wc wc;
+	int n;
+
+	for (;;) {
+		n = ibv_poll_cq(cq, 1, &wc);
+		if (n < 0)
+			xfer_die_err("ibv_poll_cq", errno);
+		if (n && wc.wr_id == wr_id)
+			return wc.status;
+		if (n) {
+			report("a completion of wr_id %" PRIu64 " came (%s) while waiting for %" PRIu64,
+			       (uint64_t)wc.wr_id, ibv_wc_status_str(wc.status),
+			       wr_id);
+			continue;
+		}
+		if (xfer_now() > end)
+			return -1;
+		usleep(100);
+	}
+}
+
+static const char *wc_name(int st)
+{
+	return st < 0 ? "no completion" :
+	       ibv_wc_status_str((enum ibv_wc_status)st);
+}
+
+/*
+ * What @op at [@raddr, @raddr + @len) of @m completes with:
+ * IBV_WC_SUCCESS, IBV_WC_REM_ACCESS_ERR, or -1 where that is not pinned
+ * down (an ODP MR over memory that may not be there, a map failure the
+ * exporter may still inject).
+ */
+static int traffic_want(const struct fmr *m, enum peer_op op, uint64_t raddr,
+			uint32_t len)
+{
+	const struct peer_op_info *o = &peer_ops[op];
+	const struct fbuf *b = m->slot >= 0 ? &bufs[m->slot] : NULL;
+	bool whole_mr = o->flush_type && o->flush_level == IBV_FLUSH_MR;
+
+	/* rxe's lookup_mr(), then its range check (a FLUSH of the MR none). */
+	if (m->pd != dev.pd || (m->access & o->access) != o->access)
+		return IBV_WC_REM_ACCESS_ERR;
+	if (!whole_mr && (raddr < m->iova || len > m->len ||
+			  raddr - m->iova > m->len - len))
+		return IBV_WC_REM_ACCESS_ERR;
+	if (b) {
+		/* rxe has no pages of a dma-buf MR to write back. */
+		if (o->flush_type == IBV_FLUSH_PERSISTENT)
+			return IBV_WC_REM_ACCESS_ERR;
+		if (!o->touches)
+			return IBV_WC_SUCCESS;
+		/* Nothing to map, or I/O memory that cannot be atomic. */
+		if (b->revoked || (o->word && b->src == XFER_SRC_DTE_IOMEM))
+			return IBV_WC_REM_ACCESS_ERR;
+		return b->maps_armed ? -1 : IBV_WC_SUCCESS;
+	}
+	/* Pinned memory is there; ODP memory is never written back. */
+	if (!m->odp || !o->touches)
+		return IBV_WC_SUCCESS;
+	if (m->implicit) {
+		if (within(raddr, len, arena, ARENA_PAGES * PAGE))
+			return IBV_WC_SUCCESS;
+		return raddr >= USER_VA_LIMIT ? IBV_WC_REM_ACCESS_ERR : -1;
+	}
+	return m->arena ? IBV_WC_SUCCESS : -1;
+}
+
+/*
+ * Where @len bytes of an op go at @m: mostly inside it, sometimes across
+ * its end, before its start or anywhere; for the implicit MR inside the
+ * arena or where no process has memory, for it reaches all the rest of
+ * ours. 8-byte aligned for an atomic (the memory then is too).
+ */
+static uint64_t traffic_addr(const struct fmr *m, uint32_t len, bool word)
+{
+	uint64_t base = m->iova, span = m->len, a;
+
+	if (m->implicit) {
+		if (chance(15))
+			return PICK(non_user);
+		base = (uintptr_t)arena;
+		span = ARENA_PAGES * PAGE;
+	}
+	switch (m->implicit ? 3 : rnd(8)) {
+	case 0:
+		a = base + span - len / 2;
+		break;
+	case 1:
+		a = base - PAGE + rnd(PAGE);
+		break;
+	case 2:
+		a = rnd_edge();
+		break;
+	default:
+		a = base + (span > len ? rnd(span - len + 1) : 0);
+	}
+	return word ? a & ~7ULL : a;
+}
+
+/* Judge completion status @st of @op by @want (-1: not pinned down). */
+static void judge_wc(int want, int st)
+{
+	count(cur_op, st);
+	if (verbose)
+		printf("  %" PRIu64 " %s: %s -> %s\n", iter, op_names[cur_op],
+		       desc, wc_name(st));
+	if (want < 0)
+		return;
+	if (st != want)
+		report("%s, want %s", wc_name(st), wc_name(want));
+	else
+		stats[cur_op].strict++;
+}
+
+/*
+ * @op from the peer at @m's rkey, judged. Only a READ or a FLUSH goes to
+ * an MR over memory that is not known to be ours to overwrite.
+ */
+static void traffic(struct fmr *m, enum peer_op op)
+{
+	const struct peer_op_info *o;
+	struct fbuf *b = m->slot >= 0 ? &bufs[m->slot] : NULL;
+	struct peer_wr w;
+	int st, err;
+
+	if (!m->mem_known && !m->implicit && peer_ops[op].touches &&
+	    op != PEER_READ)
+		op = PEER_READ;
+	o = &peer_ops[op];
+	w = (struct peer_wr){
+		.op = op,
+		.wr_id = ++peer_wr_id,
+		.rkey = m->rkey,
+		.len = o->word ? 8 : 1 + (uint32_t)rnd(TRAFFIC_LEN),
+		.laddr = (uintptr_t)peer_buf,
+		.lkey = peer_mr->lkey,
+		.compare_add = rnd64(),
+		.swap = rnd64(),
+		.imm = (uint32_t)rnd64(),
+	};
+	w.raddr = traffic_addr(m, w.len, o->word);
+	/* A map failure armed on a buffer whose fd is open: disarm it. */
+	if (b && b->maps_armed && b->fd >= 0 && !b->revoked &&
+	    !xfer_dte_fail_maps(b->fd, 0, ENOMEM))
+		b->maps_armed = false;
+
+	describe("peer %s of %u bytes at 0x%" PRIx64 " of %s lkey 0x%x (iova 0x%" PRIx64 ", length 0x%" PRIx64 ", access 0x%x%s)",
+		 o->name, w.len, w.raddr, mr_kind(m->lkey), m->lkey, m->iova,
+		 m->len, m->access, m->pd == dev.pd ? "" : ", on pd2");
+	err = peer_post(&peer, &w);
+	if (err) {
+		report("posting: %s", errname(err));
+		st = -1;
+	} else {
+		st = wait_wc(peer.cq[0], w.wr_id);
+		judge_wc(traffic_want(m, op, w.raddr, w.len), st);
+	}
+	if (!st && op == PEER_WRITE_IMM) {
+		st = wait_wc(peer.cq[1], w.wr_id);
+		if (st)
+			report("the receive of the immediate: %s", wc_name(st));
+	}
+	if (st) {
+		err = peer_reset(&peer, &dev);
+		if (err)
+			xfer_die("resetting the peer QP pair after %s: %s: %s",
+				 desc, peer.why, strerror(err));
+	}
+}
+
+static void op_traffic(void)
+{
+	struct fmr *m = pick_mr();
+
+	if (m)
+		traffic(m, (enum peer_op)rnd(PEER_NOPS));
+}
+
+/* What a rereg just allowed or took away: a FLUSH, ATOMIC_WRITE, any. */
+static void traffic_after_rereg(struct fmr *m)
+{
+	static const enum peer_op flushes[] = {
+		PEER_FLUSH_P_RANGE, PEER_FLUSH_P_MR, PEER_FLUSH_G_RANGE,
+		PEER_FLUSH_G_MR,
+	};
+	enum op op = cur_op;
+
+	cur_op = OP_TRAFFIC;
+	traffic(m, PICK(flushes));
+	traffic(m, PEER_ATOMIC_WRITE);
+	traffic(m, (enum peer_op)rnd(PEER_NOPS));
+	cur_op = op;
+}
+
+static void setup_peer(void)
+{
+	int err;
+
+	peer_buf = mmap(NULL, TRAFFIC_LEN, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (peer_buf == MAP_FAILED)
+		xfer_die_err("mmap", errno);
+	peer_mr = ibv_reg_mr(dev.pd, peer_buf, TRAFFIC_LEN,
+			     IBV_ACCESS_LOCAL_WRITE);
+	if (!peer_mr)
+		xfer_die_err("ibv_reg_mr", errno);
+	err = peer_open(&peer, &dev);
+	if (err)
+		xfer_die_err("a peer QP pair for every opcode", err);
+}
+
+static void teardown_peer(void)
+{
+	int err;
+
+	peer_close(&peer);
+	err = ibv_dereg_mr(peer_mr);
+	if (err)
+		xfer_die_err("ibv_dereg_mr", err);
+	peer_mr = NULL;
+	munmap(peer_buf, TRAFFIC_LEN);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2088,6 +2428,8 @@ static int finish(void)
 	struct dte_stats st;
 	int rc = 0;
 
+	/* First the QPs: the responder may still hold the MR it last used. */
+	teardown_peer();
 	cur_op = OP_DEREG;
 	for (int i = 0; i < NMRS; i++)
 		if (mrs[i].used)
@@ -2127,12 +2469,17 @@ static void print_summary(uint64_t iters, double secs)
 		len = 0;
 		line[0] = 0;
 		for (int err = 0; err < NERR; err++) {
+			/* Traffic counts completion statuses, not errnos. */
+			bool wc = op == OP_TRAFFIC;
+
 			if (!s->err[err])
 				continue;
-			all[err] += s->err[err];
+			if (!wc)
+				all[err] += s->err[err];
 			len += (size_t)snprintf(line + len, sizeof(line) - len,
 						" %s=%" PRIu64,
-						err ? errname(err) : "other",
+						!err ? "other" : wc ?
+						wc_name(err) : errname(err),
 						s->err[err]);
 			if (len >= sizeof(line))
 				len = sizeof(line) - 1;
@@ -2196,7 +2543,7 @@ static void (*const op_fns[OP_COUNT])(void) = {
 	[OP_MMAP] = op_mmap, [OP_CLOSE] = op_close, [OP_NEW_BUF] = op_new_buf,
 	[OP_RAW_REG] = op_raw_reg, [OP_RAW_DESTROY] = op_raw_destroy,
 	[OP_RACE_DEREG] = op_race_dereg,
-	[OP_RACE_CLOSE_REG] = op_race_close_reg,
+	[OP_RACE_CLOSE_REG] = op_race_close_reg, [OP_TRAFFIC] = op_traffic,
 };
 
 static void usage(void)
@@ -2288,6 +2635,7 @@ int main(int argc, char **argv)
 	setup_memory();
 	open_others();
 	setup_bufs();
+	setup_peer();
 
 	start = xfer_now();
 	end = seconds ? start + (double)seconds : 0;
