@@ -46,9 +46,9 @@ known_uml_tlb() {
 	/^(\[[^]]*\] *)*(=====|-+\[ cut here)/ { done_report(); next }
 	!inrep { next }
 	++n > 200 { done_report(); next }
-	# The source line lockdep names, e.g.
-	#   lib/maple_tree.c:845 suspicious rcu_dereference_check() usage!
-	/^(\[[^]]*\] *)*(include\/linux\/maple_tree\.h|lib\/maple_tree\.c):[0-9]+ suspicious rcu_dereference_(check|protected)\(\) usage![[:space:]]*$/ { src = 1 }
+	# The source line lockdep names, as an out-of-tree build prints it:
+	#   ../../linux-src/lib/maple_tree.c:835 suspicious rcu_dereference_check() usage!
+	/^(\[[^]]*\] *)*([^ ]*\/)?(include\/linux\/maple_tree\.h|lib\/maple_tree\.c):[0-9]+ suspicious rcu_dereference_(check|protected)\(\) usage![[:space:]]*$/ { src = 1 }
 	/(^|[][ <>?])flush_tlb_mm\+0x[0-9a-f]+\/0x[0-9a-f]+/ { tlb = 1 }
 	/(^|[][ <>?])unmap_mapping_range\+0x[0-9a-f]+\/0x[0-9a-f]+/ { unmap = 1 }
 	END { done_report(); print known + 0 }'
