@@ -1,8 +1,11 @@
 #!/bin/bash
 # dma-buf memory regions on rxe0. First the registration cases of
-# tests/verbs/dmabuf_reg, one record per case; then rdma_xfer with every
-# byte verified from each dma-buf source, with test exporter buffers moved
-# and evicted under traffic, registered at offsets and with the fd closed.
+# tests/verbs/dmabuf_reg, one record per case, the other data paths of
+# dmabuf_ops and the rereg matrix of rereg_ops (a raw rereg to every
+# access on every kind of MR, then every opcode a peer can send at it;
+# one record per kind); then rdma_xfer with every byte verified from each
+# dma-buf source, with test exporter buffers moved and evicted under
+# traffic, registered at offsets and with the fd closed.
 # Unloading dmabuf_test_exporter at the end proves that no attachment or
 # buffer outlived its process.
 SUITE=dmabuf/$RDG_BACKEND
@@ -28,6 +31,8 @@ note_absent() {
 record_lines dmabuf_reg note_absent "$bin/dmabuf_reg"
 # UC, UD, SRQ, memory windows and ATOMIC_WRITE on dma-buf MRs.
 record_lines dmabuf_ops "" "$bin/dmabuf_ops"
+# Rereg to every access on pinned, ODP and dma-buf MRs, then every opcode.
+record_lines rereg_ops "" "$bin/rereg_ops"
 
 # xfer_case NAME MEM COND... -- ARGS...: one record; skipped when MEM is
 # absent here. dma-buf runs must show rxe mapping the buffer (a refault)
@@ -109,6 +114,8 @@ expect_status usage-ops-bad-gid-index 2 "bad --gid-index 'x1'" \
 	"$bin/dmabuf_ops" --gid-index x1
 expect_status usage-reg-unknown-case 2 "unknown case 'reg-vram'" \
 	"$bin/dmabuf_reg" reg-vram
+expect_status usage-rereg-unknown-case 2 "unknown case 'dmabuf-vram'" \
+	"$bin/rereg_ops" dmabuf-vram
 
 # trace_check: rxe's dma-buf tracepoints during a short run whose test
 # exporter buffers move. The trace must hold invalidate and refault
