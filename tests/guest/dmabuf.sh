@@ -114,8 +114,8 @@ expect_status usage-ops-bad-gid-index 2 "bad --gid-index 'x1'" \
 	"$bin/dmabuf_ops" --gid-index x1
 expect_status usage-reg-unknown-case 2 "unknown case 'reg-vram'" \
 	"$bin/dmabuf_reg" reg-vram
-expect_status usage-rereg-unknown-case 2 "unknown case 'dmabuf-vram'" \
-	"$bin/rereg_ops" dmabuf-vram
+expect_status usage-rereg-unknown-case 2 "unknown case 'rereg-vram'" \
+	"$bin/rereg_ops" rereg-vram
 
 # trace_check: rxe's dma-buf tracepoints during a short run whose test
 # exporter buffers move. The trace must hold invalidate and refault

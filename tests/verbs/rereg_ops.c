@@ -471,12 +471,12 @@ static int case_reg_persistent(int unused)
 }
 
 static const struct kit_case tests[] = {
-	{ "pinned", case_host, PINNED },
-	{ "odp-explicit", case_host, ODP_EXPLICIT },
-	{ "odp-implicit", case_host, ODP_IMPLICIT },
-	{ "dmabuf-udmabuf", case_dmabuf, XFER_SRC_UDMABUF },
-	{ "dmabuf-heap", case_dmabuf, XFER_SRC_HEAP },
-	{ "dmabuf-dte", case_dmabuf, XFER_SRC_DTE },
+	{ "rereg-pinned", case_host, PINNED },
+	{ "rereg-odp-explicit", case_host, ODP_EXPLICIT },
+	{ "rereg-odp-implicit", case_host, ODP_IMPLICIT },
+	{ "rereg-udmabuf", case_dmabuf, XFER_SRC_UDMABUF },
+	{ "rereg-heap", case_dmabuf, XFER_SRC_HEAP },
+	{ "rereg-dte", case_dmabuf, XFER_SRC_DTE },
 	{ "reg-pinned-flush-persistent", case_reg_persistent, 0 },
 };
 
