@@ -81,6 +81,16 @@ static inline int raw_destroy_mr_ioctl(int cmd_fd, int64_t handle)
 	return raw_cmd_exec(cmd_fd, &c);
 }
 
+/* A legacy write() command of @len bytes at @w: 0 or an errno. */
+static inline int raw_write_cmd(int cmd_fd, const void *w, size_t len)
+{
+	ssize_t n = write(cmd_fd, w, len);
+
+	if (n < 0)
+		return errno;
+	return n == (ssize_t)len ? 0 : EIO;
+}
+
 /* The legacy write() command IB_USER_VERBS_CMD_DEREG_MR: 0 or an errno. */
 static inline int raw_destroy_mr_write(int cmd_fd, uint32_t handle)
 {
@@ -94,11 +104,8 @@ static inline int raw_destroy_mr_write(int cmd_fd, uint32_t handle)
 		},
 		.cmd = { .mr_handle = handle },
 	};
-	ssize_t n = write(cmd_fd, &w, sizeof(w));
 
-	if (n < 0)
-		return errno;
-	return n == (ssize_t)sizeof(w) ? 0 : EIO;
+	return raw_write_cmd(cmd_fd, &w, sizeof(w));
 }
 
 /* Arguments of a raw REG_DMABUF_MR; the keys come back in @lkey, @rkey. */
@@ -162,11 +169,8 @@ static inline int raw_rereg_mr(int cmd_fd, const struct raw_rereg *r,
 			.access_flags = r->access,
 		},
 	};
-	ssize_t n = write(cmd_fd, &w, sizeof(w));
 
-	if (n < 0)
-		return errno;
-	return n == (ssize_t)sizeof(w) ? 0 : EIO;
+	return raw_write_cmd(cmd_fd, &w, sizeof(w));
 }
 
 /* ------------------------------------------------------------------ */
