@@ -214,6 +214,37 @@ static struct dma_fence *dte_test_kernel_fence(struct dma_buf *dmabuf)
 	return found;
 }
 
+/*
+ * The first error among the KERNEL fences of @dmabuf that have signalled,
+ * as a CPU importer (rxe) checks it before it vmaps; 0 if none failed.
+ */
+static int dte_test_fence_error_locked(struct dma_buf *dmabuf)
+{
+	struct dma_resv_iter cursor;
+	struct dma_fence *fence;
+	int status;
+
+	dma_resv_assert_held(dmabuf->resv);
+
+	dma_resv_for_each_fence(&cursor, dmabuf->resv, DMA_RESV_USAGE_KERNEL,
+				fence) {
+		status = dma_fence_get_status(fence);
+		if (status < 0)
+			return status;
+	}
+	return 0;
+}
+
+static int dte_test_fence_error(struct dma_buf *dmabuf)
+{
+	int ret;
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	ret = dte_test_fence_error_locked(dmabuf);
+	dma_resv_unlock(dmabuf->resv);
+	return ret;
+}
+
 static void dte_test_create_validation(struct kunit *test)
 {
 	struct dma_buf *dmabuf;
@@ -770,6 +801,41 @@ static int dte_test_vmapper_map(struct dma_buf *dmabuf,
 	return ret;
 }
 
+/*
+ * Map as a CPU importer (rxe) does: wait for the KERNEL fences, give up if
+ * one of them failed, and only then vmap, which must not fail.
+ */
+static int dte_test_cpu_map(struct kunit *test, struct dma_buf *dmabuf,
+			    struct dte_test_vmapper *v)
+{
+	long ret;
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	ret = dma_resv_wait_timeout(dmabuf->resv, DMA_RESV_USAGE_KERNEL,
+				    false, DTE_TEST_WAIT);
+	if (ret <= 0)
+		ret = ret ? ret : -ETIMEDOUT;
+	else
+		ret = dte_test_fence_error_locked(dmabuf);
+	if (!ret) {
+		ret = dma_buf_vmap(dmabuf, &v->map);
+		KUNIT_EXPECT_EQ(test, ret, 0);
+		v->mapped = !ret;
+	}
+	dma_resv_unlock(dmabuf->resv);
+	return ret;
+}
+
+static void dte_test_vmapper_unmap(struct dma_buf *dmabuf,
+				   struct dte_test_vmapper *v)
+{
+	dma_resv_lock(dmabuf->resv, NULL);
+	if (v->mapped)
+		dma_buf_vunmap(dmabuf, &v->map);
+	v->mapped = false;
+	dma_resv_unlock(dmabuf->resv);
+}
+
 /* Moves and evictions go ahead when importers drop their vmaps in time. */
 static void dte_test_vmap_dropped_on_notify(struct kunit *test)
 {
@@ -1039,6 +1105,228 @@ static void dte_test_checksum_catches_corruption(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dte_test_stats(test, imp->dmabuf).pins, 0);
 }
 
+/*
+ * A move failed by dte_buffer_fail_maps() is done, copy included, but the
+ * KERNEL fence that stands for it signals with the error once the copy is
+ * done; the next move's fence replaces it. Maps and vmaps are not failed.
+ */
+static void dte_test_fail_maps_move(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct dma_fence *fence;
+	struct dte_stats stats;
+	struct sg_table *sgt;
+
+	dte_test_fill(test, imp->dmabuf, 37);
+	KUNIT_ASSERT_EQ(test, dte_buffer_set_fence_delay(imp->dmabuf, 50000),
+			0);
+	KUNIT_ASSERT_EQ(test, dte_buffer_fail_maps(imp->dmabuf, 1, -EIO), 0);
+	KUNIT_ASSERT_EQ(test, dte_buffer_move(imp->dmabuf, 0), 0);
+	KUNIT_EXPECT_EQ(test, imp->notified, 1);
+	fence = dte_test_kernel_fence(imp->dmabuf);
+	KUNIT_ASSERT_NOT_NULL(test, fence);
+	/* Not before the copy, which the fence's waiters wait for. */
+	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(fence));
+	KUNIT_EXPECT_GT(test, dma_fence_wait_timeout(fence, false,
+						     DTE_TEST_WAIT), 0);
+	KUNIT_EXPECT_EQ(test, dma_fence_get_status(fence), -EIO);
+	dma_fence_put(fence);
+	KUNIT_EXPECT_EQ(test, dte_test_fence_error(imp->dmabuf), -EIO);
+	stats = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, stats.moves, 1);
+	KUNIT_EXPECT_EQ(test, stats.generation, 1);
+	KUNIT_EXPECT_EQ(test, stats.injected_map_failures, 1);
+
+	/* Used up: a map succeeds, and the contents did move. */
+	sgt = dte_test_map(imp->attach);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	dte_test_unmap(imp->attach, sgt);
+	KUNIT_EXPECT_TRUE(test, dte_test_check(test, imp->dmabuf, 37));
+
+	/* The next move clears the error. */
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(imp->dmabuf, DTE_MOVE_WAIT), 0);
+	KUNIT_EXPECT_EQ(test, dte_test_fence_error(imp->dmabuf), 0);
+	fence = dte_test_kernel_fence(imp->dmabuf);
+	KUNIT_ASSERT_NOT_NULL(test, fence);
+	KUNIT_EXPECT_EQ(test, dma_fence_get_status(fence), 1);
+	dma_fence_put(fence);
+
+	/* Maps and moves share the count; a waiting move returns the error. */
+	KUNIT_ASSERT_EQ(test, dte_buffer_fail_maps(imp->dmabuf, 3, -ENOMEM),
+			0);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(dte_test_map(imp->attach)), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(imp->dmabuf, 0), 0);
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(imp->dmabuf, DTE_MOVE_WAIT),
+			-ENOMEM);
+	KUNIT_EXPECT_EQ(test, dte_test_fence_error(imp->dmabuf), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(imp->dmabuf, DTE_MOVE_WAIT), 0);
+	KUNIT_EXPECT_EQ(test, dte_test_fence_error(imp->dmabuf), 0);
+
+	/* Disarmed: the move succeeds. */
+	KUNIT_ASSERT_EQ(test, dte_buffer_fail_maps(imp->dmabuf, 1, -EIO), 0);
+	KUNIT_ASSERT_EQ(test, dte_buffer_fail_maps(imp->dmabuf, 0, -EIO), 0);
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(imp->dmabuf, DTE_MOVE_WAIT), 0);
+
+	stats = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, stats.moves, 6);
+	KUNIT_EXPECT_EQ(test, stats.injected_map_failures, 4);
+	KUNIT_EXPECT_EQ(test, imp->notified, 6);
+	KUNIT_EXPECT_TRUE(test, dte_test_check(test, imp->dmabuf, 37));
+}
+
+/*
+ * An eviction takes none of the count, nor does the restore a vmap or a
+ * pin makes (their callers use the pages at once); a move that restores
+ * takes one.
+ */
+static void dte_test_fail_maps_restore(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct dte_stats stats;
+	int ret;
+
+	dte_test_fill(test, imp->dmabuf, 41);
+	KUNIT_ASSERT_EQ(test, dte_buffer_fail_maps(imp->dmabuf, 1, -EIO), 0);
+	KUNIT_ASSERT_EQ(test, dte_buffer_evict(imp->dmabuf), 0);
+	KUNIT_EXPECT_TRUE(test, dte_test_check(test, imp->dmabuf, 41));
+	KUNIT_EXPECT_EQ(test, dte_test_fence_error(imp->dmabuf), 0);
+
+	KUNIT_ASSERT_EQ(test, dte_buffer_evict(imp->dmabuf), 0);
+	dma_resv_lock(imp->dmabuf->resv, NULL);
+	ret = dma_buf_pin(imp->attach);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	if (!ret)
+		dma_buf_unpin(imp->attach);
+	dma_resv_unlock(imp->dmabuf->resv);
+	KUNIT_EXPECT_EQ(test, dte_test_fence_error(imp->dmabuf), 0);
+	stats = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, stats.evicted, 0);
+	KUNIT_EXPECT_EQ(test, stats.injected_map_failures, 0);
+
+	KUNIT_ASSERT_EQ(test, dte_buffer_evict(imp->dmabuf), 0);
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(imp->dmabuf, DTE_MOVE_WAIT),
+			-EIO);
+	KUNIT_EXPECT_EQ(test, dte_test_fence_error(imp->dmabuf), -EIO);
+	stats = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, stats.evicted, 0);
+	KUNIT_EXPECT_EQ(test, stats.moves, 1);
+	KUNIT_EXPECT_EQ(test, stats.injected_map_failures, 1);
+	KUNIT_EXPECT_TRUE(test, dte_test_check(test, imp->dmabuf, 41));
+}
+
+/*
+ * Revocation replaces the KERNEL fence with one that has signalled with
+ * -ENODEV, even while a move's copy is still in flight.
+ */
+static void dte_test_revoke_fence(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct dma_fence *copy, *fence;
+
+	KUNIT_ASSERT_EQ(test, dte_buffer_set_fence_delay(imp->dmabuf, 1000000),
+			0);
+	KUNIT_ASSERT_EQ(test, dte_buffer_move(imp->dmabuf, 0), 0);
+	copy = dte_test_kernel_fence(imp->dmabuf);
+	KUNIT_ASSERT_NOT_NULL(test, copy);
+
+	KUNIT_ASSERT_EQ(test, dte_buffer_revoke(imp->dmabuf), 0);
+	fence = dte_test_kernel_fence(imp->dmabuf);
+	KUNIT_ASSERT_NOT_NULL(test, fence);
+	KUNIT_EXPECT_PTR_NE(test, fence, copy);
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(fence));
+	KUNIT_EXPECT_EQ(test, dma_fence_get_status(fence), -ENODEV);
+	KUNIT_EXPECT_EQ(test, fence->context, copy->context);
+	KUNIT_EXPECT_TRUE(test, dte_test_kernel_fences_signaled(imp->dmabuf));
+	KUNIT_EXPECT_EQ(test, dte_test_fence_error(imp->dmabuf), -ENODEV);
+	dma_fence_put(fence);
+
+	/* Revoking again adds nothing; the copy still finishes. */
+	KUNIT_ASSERT_EQ(test, dte_buffer_revoke(imp->dmabuf), 0);
+	KUNIT_EXPECT_EQ(test, dte_test_fence_error(imp->dmabuf), -ENODEV);
+	KUNIT_EXPECT_GT(test, dma_fence_wait_timeout(copy, false,
+						     DTE_TEST_WAIT), 0);
+	KUNIT_EXPECT_EQ(test, dma_fence_get_status(copy), 1);
+	dma_fence_put(copy);
+}
+
+/*
+ * A CPU importer (rxe) never maps: it meets a failed move and a revocation
+ * in the KERNEL fence, and never asks for a vmap that would fail (the
+ * dma-buf core WARNs on those).
+ */
+static void dte_test_cpu_importer_failures(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct dma_buf_attachment *attach;
+	struct dte_test_vmapper *v;
+	struct dte_stats before, after;
+	struct device *dev;
+
+	dev = kunit_device_register(test, "dte-test-cpu-importer");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	dev->dma_mask = NULL;
+	v = kunit_kzalloc(test, sizeof(*v), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, v);
+	attach = dma_buf_dynamic_attach(imp->dmabuf, dev,
+					&dte_test_vmapper_ops, v);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, attach);
+	dte_test_fill(test, imp->dmabuf, 43);
+
+	KUNIT_EXPECT_EQ(test, dte_test_cpu_map(test, imp->dmabuf, v), 0);
+	KUNIT_EXPECT_EQ(test, dte_buffer_fail_maps(imp->dmabuf, 1, -EIO), 0);
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(imp->dmabuf, 0), 0);
+	KUNIT_EXPECT_FALSE(test, v->mapped);
+	before = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, dte_test_cpu_map(test, imp->dmabuf, v), -EIO);
+	KUNIT_EXPECT_EQ(test, dte_test_cpu_map(test, imp->dmabuf, v), -EIO);
+	after = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, after.vmaps, before.vmaps);
+	KUNIT_EXPECT_EQ(test, after.injected_map_failures, 1);
+
+	/* The next move serves again, with the contents. */
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(imp->dmabuf, 0), 0);
+	KUNIT_EXPECT_EQ(test, dte_test_cpu_map(test, imp->dmabuf, v), 0);
+	if (v->mapped)
+		KUNIT_EXPECT_TRUE(test, dte_test_check_map(test, &v->map,
+							   DTE_TEST_SIZE, 43));
+	dte_test_vmapper_unmap(imp->dmabuf, v);
+
+	KUNIT_EXPECT_EQ(test, dte_test_cpu_map(test, imp->dmabuf, v), 0);
+	KUNIT_EXPECT_EQ(test, dte_buffer_revoke(imp->dmabuf), 0);
+	KUNIT_EXPECT_FALSE(test, v->mapped);
+	before = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, dte_test_cpu_map(test, imp->dmabuf, v), -ENODEV);
+	after = dte_test_stats(test, imp->dmabuf);
+	KUNIT_EXPECT_EQ(test, after.vmaps, before.vmaps);
+	KUNIT_EXPECT_EQ(test, after.vunmaps, after.vmaps);
+	KUNIT_EXPECT_EQ(test, v->notified, 3);
+	dte_test_vmapper_unmap(imp->dmabuf, v);
+	dma_buf_detach(imp->dmabuf, attach);
+}
+
+/*
+ * A failed move's fence may sit behind someone else's fence in the
+ * reservation object, where the next fence of the exporter does not take
+ * its place but that of the other, signalled one: it is replaced all the
+ * same. (With CONFIG_DEBUG_MUTEXES every reservation reallocates the list
+ * and drops the signalled fences, so there the failed one goes anyway.)
+ */
+static void dte_test_fail_maps_behind_fence(struct kunit *test)
+{
+	struct dte_test_importer *imp = test->priv;
+	struct dma_fence *write;
+
+	write = dte_test_add_fence(test, imp->dmabuf, DMA_RESV_USAGE_WRITE);
+	KUNIT_ASSERT_EQ(test, dte_buffer_fail_maps(imp->dmabuf, 1, -EIO), 0);
+	KUNIT_ASSERT_EQ(test, dte_buffer_move(imp->dmabuf, 0), 0);
+	dma_fence_signal(write);
+	KUNIT_EXPECT_GT(test, dte_test_wait_kernel_fences(imp->dmabuf), 0);
+	KUNIT_EXPECT_EQ(test, dte_test_fence_error(imp->dmabuf), -EIO);
+
+	KUNIT_EXPECT_EQ(test, dte_buffer_move(imp->dmabuf, DTE_MOVE_WAIT), 0);
+	KUNIT_EXPECT_EQ(test, dte_test_fence_error(imp->dmabuf), 0);
+}
+
 static struct kunit_case dte_test_cases[] = {
 	KUNIT_CASE(dte_test_create_validation),
 	KUNIT_CASE(dte_test_bad_requests),
@@ -1061,6 +1349,11 @@ static struct kunit_case dte_test_cases[] = {
 	KUNIT_CASE(dte_test_move_after_fences),
 	KUNIT_CASE(dte_test_evict_during_copy),
 	KUNIT_CASE(dte_test_checksum_catches_corruption),
+	KUNIT_CASE(dte_test_fail_maps_move),
+	KUNIT_CASE(dte_test_fail_maps_restore),
+	KUNIT_CASE(dte_test_revoke_fence),
+	KUNIT_CASE(dte_test_cpu_importer_failures),
+	KUNIT_CASE(dte_test_fail_maps_behind_fence),
 	{}
 };
 

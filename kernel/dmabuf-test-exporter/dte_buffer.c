@@ -35,9 +35,11 @@ void dte_buffer_put(struct dte_buffer *buf)
 
 /*
  * Start copying the contents into new pages and make those current at
- * once. Fails without a change of state.
+ * once; @fail_error and @resv_fence as for dte_copy_locked(). Fails
+ * without a change of state.
  */
-static int dte_migrate_locked(struct dte_buffer *buf)
+static int dte_migrate_locked(struct dte_buffer *buf, int fail_error,
+			      struct dma_fence **resv_fence)
 {
 	struct dte_backing *src = buf->cur ? buf->cur : buf->saved;
 	struct dte_backing *dst;
@@ -48,7 +50,7 @@ static int dte_migrate_locked(struct dte_buffer *buf)
 	dst = dte_backing_alloc(buf->nr_pages, false);
 	if (IS_ERR(dst))
 		return PTR_ERR(dst);
-	ret = dte_copy_locked(buf, src, dst);
+	ret = dte_copy_locked(buf, src, dst, fail_error, resv_fence);
 	if (ret) {
 		dte_backing_put(dst);
 		return ret;
@@ -70,6 +72,10 @@ static int dte_migrate_locked(struct dte_buffer *buf)
  * Caller holds the reservation lock. Afterwards &dte_buffer.cur is set, but
  * its contents are valid only once its fence has signalled.
  *
+ * Such a restore, on behalf of a map, pin, vmap or page fault, is never
+ * failed by DTE_IOC_FAIL_MAPS: its caller uses the pages at once, and
+ * would not look at the fence (see dte_buffer_fail_maps()).
+ *
  * Return: 0, -ENODEV if @buf is revoked, or an allocation error.
  */
 int dte_make_resident_locked(struct dte_buffer *buf)
@@ -79,7 +85,7 @@ int dte_make_resident_locked(struct dte_buffer *buf)
 	if (buf->revoked)
 		return -ENODEV;
 	if (buf->evicted)
-		return dte_migrate_locked(buf);
+		return dte_migrate_locked(buf, 0, NULL);
 	return 0;
 }
 
@@ -226,25 +232,29 @@ EXPORT_SYMBOL_NS_GPL(dte_buffer_create, DMABUF_TEST_EXPORTER);
 /**
  * dte_buffer_move - move a buffer to new pages
  * @dmabuf: a buffer of this exporter
- * @flags: %DTE_MOVE_WAIT to return only after the copy fence signalled
+ * @flags: %DTE_MOVE_WAIT to return only after the move's fence signalled
  *
  * Under the reservation lock: importers get move_notify and user mappings
  * are zapped, new pages become current (restoring an evicted buffer), and
  * a KERNEL fence for the copy into them goes into the reservation object.
  * The copy itself runs asynchronously, once the fences that were in the
- * reservation object have signalled.
+ * reservation object have signalled. While dte_buffer_fail_maps() is
+ * armed, the move takes one of its count and its fence signals with the
+ * armed error, after the copy all the same.
  *
  * Return: 0; -EINVAL for a foreign dma-buf or unknown flags, -ENODEV if
  * revoked, -EBUSY if pinned, or vmapped by an importer that kept its vmap
  * across move_notify, -ENOMEM, -EINTR if interrupted (with %DTE_MOVE_WAIT
  * the move has then been done), or with %DTE_MOVE_WAIT: -ETIMEDOUT if the
- * fence did not signal within twice the largest fence delay, or the copy's
- * error (see dte_wait_resident_locked()).
+ * fence did not signal within twice the largest fence delay, or the error
+ * of the fence, the move being done: the copy's (see
+ * dte_wait_resident_locked()) or the one dte_buffer_fail_maps() armed.
  */
 int dte_buffer_move(struct dma_buf *dmabuf, u32 flags)
 {
 	struct dte_buffer *buf = dte_buffer_of(dmabuf);
 	struct dma_fence *fence = NULL;
+	int fail_error;
 	long ret;
 
 	if (!buf || (flags & ~DTE_MOVE_WAIT))
@@ -266,12 +276,16 @@ int dte_buffer_move(struct dma_buf *dmabuf, u32 flags)
 		 * Should the migration then fail, users just refault into
 		 * the pages they had.
 		 */
+		fail_error = buf->fail_maps ? buf->fail_error : 0;
 		ret = dte_invalidate_locked(buf);
 		if (!ret)
-			ret = dte_migrate_locked(buf);
+			ret = dte_migrate_locked(buf, fail_error, &fence);
 		if (!ret) {
 			buf->moves++;
-			fence = dma_fence_get(buf->cur->fence);
+			if (fail_error) {
+				buf->fail_maps--;
+				buf->injected_map_failures++;
+			}
 		}
 	}
 	dma_resv_unlock(dmabuf->resv);
@@ -343,24 +357,36 @@ EXPORT_SYMBOL_NS_GPL(dte_buffer_evict, DMABUF_TEST_EXPORTER);
  * @dmabuf: a buffer of this exporter
  *
  * Importers get move_notify and user mappings are zapped; from then on maps
- * and vmaps fail with -ENODEV and page faults raise SIGBUS. Mappings made
- * before stay valid memory until dropped. Works on pinned buffers too, as a
- * device unplug would; revoking a revoked buffer does nothing.
+ * and vmaps fail with -ENODEV and page faults raise SIGBUS. The KERNEL
+ * fence of the reservation object becomes one that has signalled with
+ * -ENODEV, so that an importer that checks the fences before it vmaps (a
+ * CPU importer: the dma-buf core WARNs when a vmap fails) knows without
+ * trying. Mappings made before stay valid memory until dropped. Works on
+ * pinned buffers too, as a device unplug would; revoking a revoked buffer
+ * does nothing.
  *
- * Return: 0, -EINVAL for a foreign dma-buf, or -EINTR if interrupted.
+ * Return: 0, -EINVAL for a foreign dma-buf, -ENOMEM with nothing changed,
+ * or -EINTR if interrupted.
  */
 int dte_buffer_revoke(struct dma_buf *dmabuf)
 {
 	struct dte_buffer *buf = dte_buffer_of(dmabuf);
+	struct dma_fence *fence;
 	int ret;
 
 	if (!buf)
 		return -EINVAL;
 
+	fence = dte_fence_alloc();
+	if (!fence)
+		return -ENOMEM;
 	ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
 	if (ret)
-		return ret;
+		goto out;
 	if (!buf->revoked) {
+		ret = dma_resv_reserve_fences(dmabuf->resv, 1);
+		if (ret)
+			goto unlock;
 		buf->revoked = true;
 		/* As an unplug would: a vmap kept is the importer's problem. */
 		dte_invalidate_locked(buf);
@@ -368,19 +394,40 @@ int dte_buffer_revoke(struct dma_buf *dmabuf)
 		dte_backing_put(buf->saved);
 		buf->cur = NULL;
 		buf->saved = NULL;
+		dte_fence_fail_locked(buf, fence, -ENODEV);
+		fence = NULL;
 	}
+unlock:
 	dma_resv_unlock(dmabuf->resv);
-	return 0;
+out:
+	kfree(fence);
+	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(dte_buffer_revoke, DMABUF_TEST_EXPORTER);
 
 /**
- * dte_buffer_fail_maps - make the next map_dma_buf calls fail
+ * dte_buffer_fail_maps - make the next maps and moves fail
  * @dmabuf: a buffer of this exporter
  * @count: how many; 0 disarms
- * @error: the negative errno they return, -4095 to -1
+ * @error: the negative errno they fail with, -4095 to -1
  *
- * Replaces any earlier setting.
+ * Each map_dma_buf call and each move (dte_buffer_move(), also of an
+ * evicted buffer) takes one of @count until it is used up, and fails:
+ *
+ *  - a map_dma_buf call, a DMA importer's map, returns @error;
+ *  - a move is done all the same, its copy included, but the fence it
+ *    leaves in the reservation object as its KERNEL fence signals with
+ *    @error once the copy is done. That is how a CPU importer, which never
+ *    maps the attachment and checks the KERNEL fences' errors before it
+ *    vmaps, meets a failure of the exporter. The next move that succeeds
+ *    replaces that fence, and the buffer serves again. Importers that do
+ *    not check fence errors, user mappings, pins and vmaps see the moved
+ *    contents, as the failure is in the fence alone.
+ *
+ * The restore of an evicted buffer on behalf of a map, pin, vmap or page
+ * fault takes none: its caller uses the pages at once, and a vmap that
+ * fails makes the dma-buf core WARN. Each failure counts in
+ * &dte_stats.injected_map_failures. Replaces any earlier setting.
  *
  * Return: 0; -EINVAL for a foreign dma-buf or a bad @error, -ENODEV if
  * revoked, or -EINTR if interrupted.

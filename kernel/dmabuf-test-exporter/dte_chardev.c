@@ -4,8 +4,8 @@
  *
  * A dynamic dma-buf exporter, backed by system pages, for testing
  * importers: it moves, evicts and revokes its buffers on command, injects
- * map failures, delays its copy fences and counts what importers do. See
- * uapi/dmabuf_test_exporter.h.
+ * map and move failures, delays its copy fences and counts what importers
+ * do. See uapi/dmabuf_test_exporter.h.
  */
 
 #include <linux/dma-buf.h>

@@ -11,6 +11,15 @@
  * A job runs only after the jobs before it on the same buffer (its fences
  * signal in order) and after every fence others had put in the reservation
  * object when it was queued: their work may still be writing the pages.
+ *
+ * A move can be failed on purpose (DTE_IOC_FAIL_MAPS): its copy runs all
+ * the same, but the fence it leaves in the reservation object signals
+ * with the error, right after the copy's own. And a revocation leaves a
+ * fence that has already signalled with -ENODEV. So an importer that
+ * checks the KERNEL fences' errors before it uses the pages (a CPU
+ * importer such as rxe, which never maps the attachment) learns of the
+ * failure without asking for a vmap, which the dma-buf core would take for
+ * an exporter bug were it to fail.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -61,7 +70,12 @@ static_assert(offsetof(struct dte_fence, base) == 0);
  * @after: the fence of the job before, on the same buffer, or NULL
  * @deps: others' fences that were in the reservation object
  * @nr_deps: number of @deps
- * @fence: signalled once the job is done and @delay_us has passed
+ * @fence: signalled once the job is done and @delay_us has passed; the
+ *	fence of the backing it fills or seals
+ * @fail_fence: for a move failed on purpose, the fence that stands for the
+ *	move in the reservation object: signalled right after @fence, with
+ *	@fence's error or else @fail_error; NULL otherwise
+ * @fail_error: the negative errno of @fail_fence
  * @delay_us: how long after the job to signal @fence
  */
 struct dte_job {
@@ -74,6 +88,8 @@ struct dte_job {
 	struct dma_fence **deps;
 	unsigned int nr_deps;
 	struct dma_fence *fence;
+	struct dma_fence *fail_fence;
+	int fail_error;
 	u32 delay_us;
 };
 
@@ -93,6 +109,77 @@ static const struct dma_fence_ops dte_fence_ops = {
 	.get_driver_name = dte_fence_get_driver_name,
 	.get_timeline_name = dte_fence_get_timeline_name,
 };
+
+/**
+ * dte_fence_alloc - allocate a fence for dte_fence_fail_locked()
+ *
+ * Allocated apart, so that a request can fail for want of memory before it
+ * changes anything.
+ *
+ * Return: the fence, not initialised (kfree() it if unused), or NULL.
+ */
+struct dma_fence *dte_fence_alloc(void)
+{
+	struct dte_fence *fence = kzalloc(sizeof(*fence), GFP_KERNEL);
+
+	return fence ? &fence->base : NULL;
+}
+
+/* The next fence of the buffer's timeline. */
+static void dte_fence_init_locked(struct dte_buffer *buf,
+				  struct dma_fence *base)
+{
+	struct dte_fence *fence = container_of(base, struct dte_fence, base);
+
+	dma_resv_assert_held(buf->dmabuf->resv);
+
+	spin_lock_init(&fence->lock);
+	dma_fence_init(&fence->base, &dte_fence_ops, &fence->lock,
+		       buf->fence_context, ++buf->fence_seqno);
+}
+
+/*
+ * Make @fence the buffer's KERNEL fence in the reservation object, which
+ * has a free slot reserved. dma_resv_add_fence() takes the place of an
+ * older fence of ours or of any signalled fence, whichever comes first, so
+ * an older one of ours can stay behind someone else's signalled fence:
+ * that is replaced too, lest a failed move's error outlive the moves after
+ * it. Each of our fences completes after the ones before it (a job runs
+ * after the one before; a revocation ends every use of the pages), as
+ * dma_resv_replace_fences() asks.
+ */
+static void dte_fence_publish_locked(struct dte_buffer *buf,
+				     struct dma_fence *fence)
+{
+	struct dma_resv *resv = buf->dmabuf->resv;
+
+	dma_resv_add_fence(resv, fence, DMA_RESV_USAGE_KERNEL);
+	dma_resv_replace_fences(resv, buf->fence_context, fence,
+				DMA_RESV_USAGE_KERNEL);
+}
+
+/**
+ * dte_fence_fail_locked - leave a failed fence in the reservation object
+ * @buf: the buffer, whose reservation lock is held
+ * @fence: from dte_fence_alloc(); this function takes it over
+ * @error: the negative errno it carries
+ *
+ * @fence becomes the next fence of the buffer's timeline, signalled at once
+ * with @error, and replaces the buffer's KERNEL fence, so that importers
+ * that check the fences' errors before they touch the pages see @error
+ * without trying. It may signal before an older fence of the timeline that
+ * it replaces, a copy still in flight: that copy's users hold that fence
+ * itself. The caller has reserved a fence slot.
+ */
+void dte_fence_fail_locked(struct dte_buffer *buf, struct dma_fence *fence,
+			   int error)
+{
+	dte_fence_init_locked(buf, fence);
+	dma_fence_set_error(fence, error);
+	dma_fence_signal(fence);
+	dte_fence_publish_locked(buf, fence);
+	dma_fence_put(fence);
+}
 
 /**
  * dte_fence_wait_killable - wait for a fence that is known to signal
@@ -311,6 +398,7 @@ static void dte_job_free(struct dte_job *job)
 	kfree(job->deps);
 	dma_fence_put(job->after);
 	dma_fence_put(job->fence);
+	dma_fence_put(job->fail_fence);
 	dte_backing_put(job->src);
 	dte_backing_put(job->dst);
 	dte_buffer_put(job->buf);
@@ -351,6 +439,10 @@ static void dte_job_work(struct work_struct *work)
 	if (err)
 		dma_fence_set_error(job->fence, err);
 	dma_fence_signal(job->fence);
+	if (job->fail_fence) {
+		dma_fence_set_error(job->fail_fence, err ? err : job->fail_error);
+		dma_fence_signal(job->fail_fence);
+	}
 	dma_fence_end_signalling(cookie);
 
 	dte_job_free(job);
@@ -402,14 +494,18 @@ static int dte_job_get_deps_locked(struct dte_buffer *buf,
  * Queue a job that reads @src, after the job that last wrote or sealed it,
  * and that copies it into @dst (which then belongs to the job's fence) or,
  * without @dst, seals it. Its fence becomes the KERNEL fence of the
- * reservation object. Fails without a change of state.
+ * reservation object, or with @fail_error a fence that signals right after
+ * it with @fail_error does. A reference to that fence goes to @resv_fence
+ * if not NULL. Fails without a change of state.
  */
 static int dte_job_queue_locked(struct dte_buffer *buf,
 				struct dte_backing *src,
-				struct dte_backing *dst)
+				struct dte_backing *dst, int fail_error,
+				struct dma_fence **resv_fence)
 {
 	struct dma_resv *resv = buf->dmabuf->resv;
 	struct dte_backing *target = dst ? dst : src;
+	struct dma_fence *fail_fence = NULL;
 	struct dte_fence *fence;
 	struct dte_job *job;
 	int ret;
@@ -418,7 +514,9 @@ static int dte_job_queue_locked(struct dte_buffer *buf,
 
 	job = kzalloc(sizeof(*job), GFP_KERNEL);
 	fence = kzalloc(sizeof(*fence), GFP_KERNEL);
-	if (!job || !fence) {
+	if (fail_error)
+		fail_fence = dte_fence_alloc();
+	if (!job || !fence || (fail_error && !fail_fence)) {
 		ret = -ENOMEM;
 		goto err;
 	}
@@ -429,9 +527,7 @@ static int dte_job_queue_locked(struct dte_buffer *buf,
 	if (ret)
 		goto err;
 
-	spin_lock_init(&fence->lock);
-	dma_fence_init(&fence->base, &dte_fence_ops, &fence->lock,
-		       buf->fence_context, ++buf->fence_seqno);
+	dte_fence_init_locked(buf, &fence->base);
 	INIT_WORK(&job->work, dte_job_work);
 	kref_get(&buf->ref);
 	job->buf = buf;
@@ -440,12 +536,21 @@ static int dte_job_queue_locked(struct dte_buffer *buf,
 	job->after = src->fence ? dma_fence_get(src->fence) : NULL;
 	job->fence = &fence->base;
 	job->delay_us = dst ? buf->delay_us : 0;
+	if (fail_fence) {
+		/* Later on the timeline, so it replaces the copy's fence. */
+		dte_fence_init_locked(buf, fail_fence);
+		job->fail_fence = fail_fence;
+		job->fail_error = fail_error;
+	}
 
 	dma_fence_put(target->fence);
 	target->fence = dma_fence_get(job->fence);
 	if (!dst)
 		src->sealed = true;
-	dma_resv_add_fence(resv, job->fence, DMA_RESV_USAGE_KERNEL);
+	dte_fence_publish_locked(buf, fail_fence ? fail_fence : job->fence);
+	if (resv_fence)
+		*resv_fence = dma_fence_get(fail_fence ? fail_fence :
+					    job->fence);
 
 	if (!job->after ||
 	    dma_fence_add_callback(job->after, &job->cb,
@@ -459,6 +564,7 @@ err:
 			dma_fence_put(job->deps[--job->nr_deps]);
 		kfree(job->deps);
 	}
+	kfree(fail_fence);
 	kfree(fence);
 	kfree(job);
 	return ret;
@@ -469,16 +575,25 @@ err:
  * @buf: the buffer, whose reservation lock is held
  * @src: the contents
  * @dst: new pages, not yet visible to anyone
+ * @fail_error: 0, or the negative errno of a move failed on purpose
+ * @resv_fence: if not NULL, gets a reference to the fence that the copy
+ *	leaves in the reservation object
  *
- * @dst's contents are valid once its fence, the new KERNEL fence of the
- * reservation object, has signalled without an error.
+ * @dst's contents are valid once its fence has signalled without an
+ * error. That fence becomes the new KERNEL fence of the reservation object;
+ * with @fail_error, a fence that signals right after it, with its error or
+ * else @fail_error, does instead. Whoever waits for the reservation object
+ * then waits for the copy all the same, and finds the move failed if it
+ * checks; @dst itself, its fence and the page faults, pins and vmaps that
+ * wait for that fence know nothing of @fail_error.
  *
  * Return: 0, or -ENOMEM with nothing changed.
  */
 int dte_copy_locked(struct dte_buffer *buf, struct dte_backing *src,
-		    struct dte_backing *dst)
+		    struct dte_backing *dst, int fail_error,
+		    struct dma_fence **resv_fence)
 {
-	return dte_job_queue_locked(buf, src, dst);
+	return dte_job_queue_locked(buf, src, dst, fail_error, resv_fence);
 }
 
 /**
@@ -493,7 +608,7 @@ int dte_copy_locked(struct dte_buffer *buf, struct dte_backing *src,
  */
 int dte_seal_locked(struct dte_buffer *buf, struct dte_backing *backing)
 {
-	return dte_job_queue_locked(buf, backing, NULL);
+	return dte_job_queue_locked(buf, backing, NULL, 0, NULL);
 }
 
 int dte_copy_init(void)

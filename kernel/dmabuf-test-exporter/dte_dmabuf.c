@@ -215,7 +215,9 @@ static int dte_end_cpu_access(struct dma_buf *dmabuf,
 
 /*
  * Note that the dma-buf core WARNs on any vmap failure, a revoked buffer
- * included: importers should map (which fails cleanly) before they vmap.
+ * included: importers should wait for the KERNEL fences and check their
+ * errors before they vmap (a revocation leaves one that failed), or map
+ * first, which fails cleanly.
  */
 static int dte_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {

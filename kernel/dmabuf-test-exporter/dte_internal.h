@@ -61,14 +61,15 @@ struct dte_mapping {
  * @dmabuf: the dma-buf; valid until its release
  * @nr_pages: size in pages
  * @flags: DTE_CREATE_* flags
- * @fence_context: timeline of this buffer's job fences
+ * @fence_context: timeline of this buffer's fences: its jobs', and those
+ *	left by failed moves and revocation
  * @dying: set on release so that jobs finish at once
  * @delay_wq: woken when @dying is set, and for a job waiting for others'
  *	fences when one signals
  *
  * The remaining fields are protected by the dma-buf's reservation lock.
  *
- * @fence_seqno: last job fence sequence number
+ * @fence_seqno: sequence number of the last fence of @fence_context
  * @cur: current backing; NULL while evicted or revoked
  * @saved: the contents while evicted, sealed
  * @vmap_backing: backing of the kernel mapping, if any (the dma-buf core
@@ -77,7 +78,7 @@ struct dte_mapping {
  * @mappings: &dte_mapping list of the sg tables importers hold
  * @revoked: revoked for good
  * @evicted: contents are only in @saved
- * @fail_maps: number of map_dma_buf calls still to fail
+ * @fail_maps: number of map_dma_buf calls and moves still to fail
  * @fail_error: negative errno they fail with
  * @delay_us: delay of later copy fences
  * @attachments: attachments now
@@ -89,7 +90,7 @@ struct dte_mapping {
  * @vunmaps: vunmap calls
  * @moves: moves
  * @evictions: evictions
- * @injected_map_failures: map_dma_buf calls failed on purpose
+ * @injected_map_failures: map_dma_buf calls and moves failed on purpose
  * @generation: bumped by every move, eviction and restore
  */
 struct dte_buffer {
@@ -134,9 +135,13 @@ struct dte_backing *dte_backing_get(struct dte_backing *backing);
 void dte_backing_put(struct dte_backing *backing);
 int dte_backing_status(struct dte_backing *backing);
 int dte_copy_locked(struct dte_buffer *buf, struct dte_backing *src,
-		    struct dte_backing *dst);
+		    struct dte_backing *dst, int fail_error,
+		    struct dma_fence **resv_fence);
 int dte_seal_locked(struct dte_buffer *buf, struct dte_backing *backing);
 int dte_fence_wait_killable(struct dma_fence *fence);
+struct dma_fence *dte_fence_alloc(void);
+void dte_fence_fail_locked(struct dte_buffer *buf, struct dma_fence *fence,
+			   int error);
 int dte_copy_init(void);
 void dte_copy_exit(void);
 

@@ -500,6 +500,124 @@ static int case_fail_maps(void)
 	return 0;
 }
 
+static int expect_counts(int fd, u64 moves, u64 injected, const char *when)
+{
+	struct dte_stats st;
+
+	if (EXPECT_OK(dte_stats(fd, &st)))
+		return -1;
+	if (st.moves != moves || st.injected_map_failures != injected)
+		return fail("%s: moves %llu injected_map_failures %llu, want %llu and %llu",
+			    when, (unsigned long long)st.moves,
+			    (unsigned long long)st.injected_map_failures,
+			    (unsigned long long)moves,
+			    (unsigned long long)injected);
+	return 0;
+}
+
+/*
+ * FAIL_MAPS fails moves too: the move is done, copy included, but its
+ * fence carries the error (which MOVE_WAIT returns) until the next move
+ * replaces it. The contents move all the same: mmap sees them.
+ */
+static int case_fail_maps_move(void)
+{
+	size_t len = 8 * page_size;
+	u8 *p;
+	int fd;
+
+	if (EXPECT_OK(dte_create(len, 0, &fd)))
+		return -1;
+	p = map_buf(fd, len, MAP_SHARED, 0);
+	if (p == MAP_FAILED)
+		return fail("mmap: %s", strerror(errno));
+	fill(p, len, 16);
+
+	if (EXPECT_OK(dte_fail_maps(fd, 1, ENOMEM, 0)))
+		return -1;
+	if (EXPECT_ERR(dte_move(fd, DTE_MOVE_WAIT), ENOMEM))
+		return -1;
+	if (expect_counts(fd, 1, 1, "after a failed move"))
+		return -1;
+	if (verify(p, len, 16))
+		return -1;
+	/* Used up: the next move succeeds. */
+	if (EXPECT_OK(dte_move(fd, DTE_MOVE_WAIT)))
+		return -1;
+
+	/* Without MOVE_WAIT, and one after the other. */
+	if (EXPECT_OK(dte_fail_maps(fd, 2, EIO, 0)))
+		return -1;
+	if (EXPECT_OK(dte_move(fd, 0)))
+		return -1;
+	if (EXPECT_ERR(dte_move(fd, DTE_MOVE_WAIT), EIO))
+		return -1;
+	if (EXPECT_OK(dte_move(fd, DTE_MOVE_WAIT)))
+		return -1;
+	if (expect_counts(fd, 5, 3, "after two failed moves"))
+		return -1;
+
+	/* Disarmed. */
+	if (EXPECT_OK(dte_fail_maps(fd, 1, EIO, 0)) ||
+	    EXPECT_OK(dte_fail_maps(fd, 0, EIO, 0)))
+		return -1;
+	if (EXPECT_OK(dte_move(fd, DTE_MOVE_WAIT)))
+		return -1;
+	if (expect_counts(fd, 6, 3, "after a disarmed move"))
+		return -1;
+	if (verify(p, len, 16))
+		return -1;
+	munmap(p, len);
+	close(fd);
+	return 0;
+}
+
+/*
+ * An eviction, and a restore by a page fault, take none of the count; a
+ * move that restores an evicted buffer takes one.
+ */
+static int case_fail_maps_restore(void)
+{
+	size_t len = 4 * page_size;
+	struct dte_stats st;
+	u8 *p;
+	int fd;
+
+	if (EXPECT_OK(dte_create(len, 0, &fd)))
+		return -1;
+	p = map_buf(fd, len, MAP_SHARED, 0);
+	if (p == MAP_FAILED)
+		return fail("mmap: %s", strerror(errno));
+	fill(p, len, 17);
+
+	if (EXPECT_OK(dte_fail_maps(fd, 1, EIO, 0)))
+		return -1;
+	if (EXPECT_OK(dte_evict(fd)))
+		return -1;
+	if (touch_sigbus(p, false))
+		return fail("SIGBUS restoring by a page fault");
+	if (verify(p, len, 17))
+		return -1;
+	if (expect_counts(fd, 0, 0, "after a restore by a page fault"))
+		return -1;
+
+	if (EXPECT_OK(dte_evict(fd)))
+		return -1;
+	if (EXPECT_ERR(dte_move(fd, DTE_MOVE_WAIT), EIO))
+		return -1;
+	if (EXPECT_OK(dte_stats(fd, &st)))
+		return -1;
+	if (st.evicted || st.moves != 1 || st.injected_map_failures != 1)
+		return fail("after a failed restoring move: evicted %u moves %llu injected_map_failures %llu",
+			    st.evicted, (unsigned long long)st.moves,
+			    (unsigned long long)st.injected_map_failures);
+	if (verify(p, len, 17))
+		return -1;
+	munmap(p, len);
+	close(fd);
+	return 0;
+}
+
 static int case_fence_delay_invalid(void)
 {
 	struct dte_stats before, after;
@@ -1214,6 +1332,8 @@ static const struct {
 	{ "foreign-dmabuf-einval", case_foreign_dmabuf },
 	{ "bad-flags", case_bad_flags },
 	{ "fail-maps", case_fail_maps },
+	{ "fail-maps-move", case_fail_maps_move },
+	{ "fail-maps-restore", case_fail_maps_restore },
 	{ "fence-delay-invalid", case_fence_delay_invalid },
 	{ "stats-pad", case_stats_pad },
 	{ "unknown-ioctl", case_unknown_ioctl },

@@ -21,6 +21,12 @@
  * have signalled. The restore checks that sum: if the saved copy changed,
  * the kernel log says so, the restore fence carries an error, and page
  * faults on the restored pages raise SIGBUS until the next move.
+ *
+ * Failures reach importers that never map the attachment (CPU importers,
+ * which use only vmap) through the KERNEL fence of the reservation object:
+ * after REVOKE it is one that signalled with -ENODEV, after a move that
+ * DTE_IOC_FAIL_MAPS failed one that signals with its error. Such an
+ * importer checks the fences' errors before it vmaps.
  */
 #ifndef _UAPI_DMABUF_TEST_EXPORTER_H
 #define _UAPI_DMABUF_TEST_EXPORTER_H
@@ -66,18 +72,31 @@ struct dte_buf_op {
 };
 
 /*
- * MOVE returns only once the copy fence has signalled: ETIMEDOUT if it did
- * not in twice DTE_MAX_FENCE_DELAY_US (or the copy gave up waiting for
- * others' fences), EIO if the copy restored a saved copy that had changed.
+ * MOVE returns only once the move's fence has signalled: ETIMEDOUT if it
+ * did not in twice DTE_MAX_FENCE_DELAY_US (or the copy gave up waiting for
+ * others' fences), EIO if the copy restored a saved copy that had changed,
+ * the armed error if DTE_IOC_FAIL_MAPS failed the move. The move is done
+ * in all three cases.
  */
 #define DTE_MOVE_WAIT 0x1U
 
 /**
  * struct dte_fail_maps - DTE_IOC_FAIL_MAPS argument
  * @fd: the buffer
- * @count: fail this many of the next map_dma_buf calls (0 disarms)
+ * @count: fail this many of the next map_dma_buf calls and moves, in
+ *	whatever order they come (0 disarms); replaces an earlier setting
  * @error: with -@error; a positive errno, 1..4095
  * @pad: must be 0
+ *
+ * A map_dma_buf call (a DMA importer's map) that takes one of @count
+ * returns -@error. A MOVE that takes one (also one that restores an
+ * evicted buffer) moves the buffer all the same, but its KERNEL fence in
+ * the reservation object signals with -@error once the copy is done: a CPU
+ * importer, which never maps, sees that error before it would vmap and
+ * fails the access. The next MOVE that succeeds replaces that fence, and
+ * the buffer serves again. The failure is in the fence alone: mmap, and
+ * importers that ignore fence errors, see the moved contents. A restore
+ * made by a page fault, a pin or a vmap takes none.
  */
 struct dte_fail_maps {
 	__s32 fd;
@@ -110,7 +129,8 @@ struct dte_fence_delay {
  * @pins: pins now
  * @moves: moves since create
  * @evictions: evictions since create
- * @injected_map_failures: map_dma_buf calls failed by DTE_IOC_FAIL_MAPS
+ * @injected_map_failures: map_dma_buf calls and moves failed by
+ *	DTE_IOC_FAIL_MAPS
  * @nr_pages: pages of the current backing (0 while evicted or revoked)
  * @generation: incremented by every move, eviction and restore
  * @revoked: 1 once revoked
