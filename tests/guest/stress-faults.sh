@@ -1,17 +1,20 @@
 #!/bin/bash
-# Fault injection into rxe's dma-buf refault path (tests/stress/faults):
-# exporter map failures, fence timeouts, revocation mid-message, and
-# failslab / fail_page_alloc failures of the exporter's allocations made on
-# rxe's behalf, each on the requester's and the responder's MR. Each must
-# fail exactly the WR that hit it, with the status rxe_dmabuf.c gives it,
-# put the QPs in the error state the spec asks for, leave a bystander QP
-# pair's traffic intact and release every attachment; unloading
-# dmabuf_test_exporter at the end proves nothing leaked (kmemleak is
-# scanned by the guest after the run).
+# Failures of rxe's dma-buf refault path (tests/stress/faults): a move the
+# exporter fails (DTE_IOC_FAIL_MAPS: its fence carries the error, which
+# rxe, a CPU importer that never maps, checks before it vmaps), fence
+# timeouts and revocation mid-message, each on the requester's and the
+# responder's MR. Each must fail exactly the WR that hit it, with the
+# status rxe_dmabuf.c gives it, put the QPs in the error state the spec
+# asks for, leave a bystander QP pair's traffic intact and release every
+# attachment; unloading dmabuf_test_exporter at the end proves nothing
+# leaked (kmemleak is scanned by the guest after the run). There is no
+# failslab or fail_page_alloc injection: the refault allocates nothing of
+# its own, and the exporter's vmap, where the allocations are, may not
+# fail without a dma-buf core WARN (see the header of faults.c).
 #
-# How long (one faults run per kind, five kinds):
+# How long (one faults run per kind, three kinds):
 #   STRESS_SECONDS  the suite's time budget (make stress): each kind runs
-#                   for STRESS_SECONDS/5 seconds (at least 1; its first
+#                   for STRESS_SECONDS/3 seconds (at least 1; its first
 #                   local and remote cases always run), so the suite takes
 #                   about STRESS_SECONDS plus its fixed cases. 1..86400.
 #   STRESS_ITERS    otherwise, cases per kind and side, 1..100 (default 1:
@@ -44,7 +47,7 @@ faults=$RDG_TOP/build/tests/stress/faults
 # shellcheck disable=SC2034 # xfer_expect's rdma_xfer
 xfer=$RDG_TOP/build/tests/verbs/rdma_xfer
 logdir=${CASE_LOG_DIR:-/tmp}
-kinds="fail-maps fence-timeout revoke failslab failpage"
+kinds="fail-maps fence-timeout revoke"
 
 if [ "$RDG_BACKEND" = qemu ]; then
 	usable_iters=25 tmo=1800
@@ -52,7 +55,7 @@ else
 	usable_iters=100 tmo=600
 fi
 if [ -n "${STRESS_SECONDS+x}" ]; then
-	per_kind=$((STRESS_SECONDS / 5))
+	per_kind=$((STRESS_SECONDS / 3))
 	[ "$per_kind" -ge 1 ] || per_kind=1
 	budget=(--seconds "$per_kind")
 	tmo=$((tmo + per_kind))
@@ -61,40 +64,16 @@ else
 	budget=(--iters "${STRESS_ITERS:-1}")
 fi
 
-mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
 if ! modprobe dmabuf_test_exporter; then
 	fail modprobe "modprobe dmabuf_test_exporter failed"
 	exit 0
 fi
 pass modprobe
 
-# field NAME LOG: the value of NAME= in the faults summary line of LOG.
-field() {
-	sed -n "s/^faults: kind=.* $1=\([0-9]*\).*/\1/p" "$2"
-}
-
 for kind in $kinds; do
 	log=$logdir/${SUITE//\//_}_$kind.log
 	run_case "$kind" timeout "$tmo" "$faults" --kinds "$kind" "${budget[@]}"
 	grep '^faults: ' "$log"
-	[ "$kind" = failslab ] || continue
-	# faults reads each attempt's kernel log back from /dev/kmsg and
-	# fails a case whose refault failure has no stack dump through
-	# dte_map_dma_buf; this checks its totals: one such hit per case,
-	# and any other notice belongs to a missed attempt (an injection
-	# that went to other work, retried), so no more of them than misses.
-	cases=$(field cases "$log") misses=$(field misses "$log")
-	notices=$(field notices "$log") in_map=$(field in_map "$log")
-	echo "stress-faults: failslab: cases=${cases:-?} misses=${misses:-?} notices=${notices:-?} in_map=${in_map:-?}"
-	if [ -z "$cases" ] || [ -z "$misses" ] || [ -z "$notices" ] ||
-	   [ -z "$in_map" ]; then
-		fail failslab-in-map "no faults summary for failslab"
-	elif [ "$cases" -ge 1 ] && [ "$in_map" = "$cases" ] &&
-	     [ $((notices - in_map)) -le "$misses" ]; then
-		pass failslab-in-map
-	else
-		fail failslab-in-map "$in_map of $cases cases failed in dte_map_dma_buf; $notices notices, $misses misses"
-	fi
 done
 
 # The device still moves verified data, from a moving dma-buf.
