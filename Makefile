@@ -13,6 +13,14 @@ TIMEOUT ?= 1800
 
 KARCH = $(if $(filter qemu,$(BACKEND)),x86_64,um)
 
+# kbuild cannot build in a directory whose path has a space, and the guest
+# kernels' command line cannot carry a colon or a comma in a path: refuse
+# before anything is built.
+comma := ,
+ifneq ($(words $(subst :, ,$(subst $(comma), ,$(CURDIR) $(BUILD)))),2)
+$(error the checkout ($(CURDIR)) or BUILD ($(BUILD)) is at a path with a space, a colon or a comma: the kernel cannot be built there; use a path without them)
+endif
+
 .PHONY: help deps kernel userspace rdma-core perftest test demo shell bench \
 	series series-check stress clean distclean
 

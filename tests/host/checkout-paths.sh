@@ -124,6 +124,9 @@ if run_case space-clone clone_to "$space"; then
 	# stop at it, not run.
 	expect_status space-tests-run 2 "tests/run: '$space' $refusal" \
 		env TEST_BACKENDS=none "$space/tests/run"
+	# Every make target, before it installs or builds anything.
+	expect_status space-make 2 "is at a path with a space, a colon or a comma" \
+		make -C "$space" shell CMD=true
 fi
 expect_status space-build-dir 2 "run-guest: BUILD '$tmpdir/with space/build' $refusal" \
 	env BUILD="$tmpdir/with space/build" "$top/kernel/run-guest.sh" --backend uml -- true
