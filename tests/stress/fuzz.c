@@ -954,6 +954,15 @@ static void op_advise(void)
 				       "beyond the user address space");
 			else
 				maybe(&e);
+		} else if ((flags & IBV_ADVISE_MR_FLAG_FLUSH) && t->implicit &&
+			   !within(sge[i].addr, sge[i].length, arena,
+				   ARENA_PAGES * PAGE)) {
+			/*
+			 * rxe gives an implicit MR a child only where the
+			 * process has memory (EFAULT elsewhere), faulting or
+			 * not.
+			 */
+			maybe(&e);
 		} else if ((flags & IBV_ADVISE_MR_FLAG_FLUSH) &&
 			   (!t->arena || !sge[i].length) &&
 			   advice != IBV_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT) {
@@ -2022,6 +2031,9 @@ static int traffic_want(const struct fmr *m, enum peer_op op, uint64_t raddr,
 	if (!whole_mr && (raddr < m->iova || len > m->len ||
 			  raddr - m->iova > m->len - len))
 		return IBV_WC_REM_ACCESS_ERR;
+	/* An iova range that wraps past 2^64 (rxe took it): who knows. */
+	if (add_overflows(m->iova, m->len - 1))
+		return -1;
 	if (b) {
 		/* rxe has no pages of a dma-buf MR to write back. */
 		if (o->flush_type == IBV_FLUSH_PERSISTENT)
