@@ -10,6 +10,8 @@
 #   --smp N --mem SIZE    QEMU CPUs (default 2) and guest memory (default 2G)
 #   --interactive         a shell on the console instead of COMMAND
 #   --no-rxe              do not create rxe0
+#   --kernel-arg ARG      add ARG to the guest kernel's command line
+#                         (repeatable; e.g. swiotlb=force)
 #   --quiet               do not stream the job's output
 #   --node-addr A/N --listen PORT | --connect PORT
 #                         QEMU two-node: rxe0 on eth0 with address A/N,
@@ -36,7 +38,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$top/build}
 backend=uml flavor=debug timeout=600 results= smp=2 mem=2G
-interactive=0 rxe=1 quiet=0 node_addr= listen= connect=
+interactive=0 rxe=1 quiet=0 node_addr= listen= connect= kargs=
 
 die() { echo "run-guest: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -49,6 +51,10 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$2; shift 2 ;;
 	--interactive) interactive=1; shift ;;
 	--no-rxe) rxe=0; shift ;;
+	--kernel-arg)
+		[[ ${2-} =~ ^[A-Za-z0-9_.]+(=[A-Za-z0-9_.,:/-]*)?$ ]] ||
+			die "--kernel-arg needs NAME or NAME=VALUE, not '${2-}'"
+		kargs+=" $2"; shift 2 ;;
 	--quiet) quiet=1; shift ;;
 	--node-addr) node_addr=$2; shift 2 ;;
 	--listen) listen=$2; shift 2 ;;
@@ -159,7 +165,7 @@ rdma=$build/rdma-core/build
 
 cmdline="init=$top/kernel/guest/init rdg.results=RESULTS rdg.modules=$modules"
 cmdline+=" rdg.keep=$(IFS=:; echo "${keep[*]}")"
-cmdline+=" rdg.interactive=$interactive panic=-1 oops=panic softlockup_panic=0"
+cmdline+=" rdg.interactive=$interactive panic=-1 oops=panic softlockup_panic=0$kargs"
 if [ "$backend" = uml ]; then
 	cmd=("$image" mem="$mem" rootfstype=hostfs rootflags=/ ro
 	     uml_dir="$results" umid="uml$$"
