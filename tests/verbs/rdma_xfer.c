@@ -994,8 +994,16 @@ static void report_start(struct mem_report *m, const struct xfer_opts *o,
 	fds = calloc(nroles, sizeof(*fds));
 	if (!fds)
 		xfer_die_err("calloc", ENOMEM);
-	for (int i = 0; i < nroles; i++)
+	for (int i = 0; i < nroles; i++) {
+		int err = 0;
+
 		fds[i] = roles[i].ep.data.fd;
+		if (o->fence_delay_us)
+			err = xfer_dte_fence_delay(fds[i],
+						   (uint32_t)o->fence_delay_us);
+		if (err)
+			xfer_die_err("DTE_IOC_FENCE_DELAY", err);
+	}
 	if (xfer_churn_on(o->move_us))
 		m->move = xfer_churn_start(DTE_IOC_MOVE, o->move_us, fds, nroles);
 	if (xfer_churn_on(o->evict_us))

@@ -217,6 +217,7 @@ extern const char *const xfer_mode_names[];
 
 /*
  * @move_us, @evict_us: churn periods of the test exporter.
+ * @fence_delay_us: delay of the test exporter's move fences, 0 for none.
  * @madvise_us, @remap_us, @fork_us: churn periods of ODP memory.
  * Every period is XFER_CHURN_OFF for none, 0 for back to back.
  * @prefetch: prefetch ODP data buffers for writing before traffic.
@@ -229,6 +230,7 @@ struct xfer_opts {
 	struct xfer_params p;
 	uint64_t move_us;
 	uint64_t evict_us;
+	uint64_t fence_delay_us;
 	uint64_t madvise_us;
 	uint64_t remap_us;
 	uint64_t fork_us;

@@ -71,6 +71,9 @@ static void usage(FILE *f)
 "                        back to back (a buffer once its last copy is done),\n"
 "                        as 0 churns back to back for every --*-every-us\n"
 "      --evict-every-us N  the same with evictions\n"
+"      --fence-delay-us N  the test exporter signals each move's fence N\n"
+"                        microseconds after its copy (up to 60 s), so every\n"
+"                        refault after a move waits that long\n"
 "      --madvise-every-us N  MADV_DONTNEED a data slot that is not in use\n"
 "                        every N microseconds during the run (odp,\n"
 "                        odp-implicit; --size a multiple of the page size)\n"
@@ -168,6 +171,7 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 	enum {
 		OPT_OP = 256, OPT_SERVER, OPT_CLIENT, OPT_MEM, OPT_BUSY,
 		OPT_DMABUF_OFFSET, OPT_CLOSE_FD, OPT_MOVE, OPT_EVICT,
+		OPT_FENCE_DELAY,
 		OPT_MADVISE, OPT_REMAP, OPT_FORK, OPT_PREFETCH, OPT_SECONDS,
 		OPT_QPS,
 	};
@@ -186,6 +190,7 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 		{ "close-fd", no_argument, NULL, OPT_CLOSE_FD },
 		{ "move-every-us", required_argument, NULL, OPT_MOVE },
 		{ "evict-every-us", required_argument, NULL, OPT_EVICT },
+		{ "fence-delay-us", required_argument, NULL, OPT_FENCE_DELAY },
 		{ "madvise-every-us", required_argument, NULL, OPT_MADVISE },
 		{ "remap-every-us", required_argument, NULL, OPT_REMAP },
 		{ "fork-every-us", required_argument, NULL, OPT_FORK },
@@ -278,6 +283,11 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 			o->evict_us = parse_num("--evict-every-us", optarg,
 						false, 0, XFER_MAX_CHURN_US);
 			break;
+		case OPT_FENCE_DELAY:
+			o->fence_delay_us = parse_num("--fence-delay-us", optarg,
+						      false, 0,
+						      DTE_MAX_FENCE_DELAY_US);
+			break;
 		case OPT_MADVISE:
 			o->madvise_us = parse_num("--madvise-every-us", optarg,
 						  false, 0, XFER_MAX_CHURN_US);
@@ -333,11 +343,12 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 		xfer_die_usage("%s needs dma-buf memory (--mem %s)",
 			       offset ? "--dmabuf-offset" : "--close-fd",
 			       xfer_buf_ops_names());
-	if ((xfer_churn_on(o->move_us) || xfer_churn_on(o->evict_us)) &&
-	    !xfer_dmabuf_src_is_dte(o->mem->src))
+	if ((xfer_churn_on(o->move_us) || xfer_churn_on(o->evict_us) ||
+	     o->fence_delay_us) && !xfer_dmabuf_src_is_dte(o->mem->src))
 		xfer_die_usage("%s needs test exporter memory (--mem dte or dte-iomem)",
 			       xfer_churn_on(o->move_us) ? "--move-every-us" :
-			       "--evict-every-us");
+			       xfer_churn_on(o->evict_us) ? "--evict-every-us" :
+			       "--fence-delay-us");
 	if ((xfer_churn_on(o->madvise_us) || xfer_churn_on(o->remap_us) ||
 	     xfer_churn_on(o->fork_us) || o->prefetch) && !o->mem->odp)
 		xfer_die_usage("%s needs ODP memory (--mem odp or odp-implicit)",
