@@ -288,7 +288,9 @@ static bool have_src[XFER_SRC_COUNT];
 
 /*
  * A dma-buf; @fd is -1 once closed while MRs still hold the buffer.
- * @maps_armed: DTE_IOC_FAIL_MAPS may still fail a map of it
+ * @maps_armed: DTE_IOC_FAIL_MAPS may still fail a map or a move of it
+ * @fence_bad:  a move may have been failed so: its fence carries the
+ *              error, and rxe's accesses fail, until a move succeeds
  */
 struct fbuf {
 	bool used;
@@ -298,6 +300,7 @@ struct fbuf {
 	int nmrs;
 	bool revoked;
 	bool maps_armed;
+	bool fence_bad;
 };
 static struct fbuf bufs[NBUFS];
 
@@ -461,6 +464,19 @@ static void check_attach(int slot)
 		report("the exporter counts %llu attachments and %llu pins, want %d and 0",
 		       (unsigned long long)st.attachments,
 		       (unsigned long long)st.pins, b->nmrs);
+}
+
+/*
+ * A move of @b with @flags returned @err: while a failure is armed it may
+ * have taken it and left a failed fence; a waited-for move that succeeded
+ * unarmed left a good one.
+ */
+static void note_move(struct fbuf *b, uint32_t flags, int err)
+{
+	if (b->maps_armed)
+		b->fence_bad = true;
+	else if (!err && (flags & DTE_MOVE_WAIT))
+		b->fence_bad = false;
 }
 
 static void buf_put(int slot)
@@ -1274,6 +1290,9 @@ static void op_dte_ioctl(void)
 			else
 				defect(&e, ENODEV, "buffer revoked");
 		}
+		/* An armed failure: a waited-for move returns its error. */
+		if (dte_buf && cmd == DTE_IOC_MOVE && bufs[f.slot].maps_armed)
+			maybe(&e);
 		break;
 	case 4:
 		cmd = DTE_IOC_FAIL_MAPS;
@@ -1368,6 +1387,8 @@ static void op_dte_ioctl(void)
 	if (edge)
 		munmap(edge, PAGE);
 	judge(&e, err);
+	if (!bad_arg && target == dev_fd && dte_buf && cmd == DTE_IOC_MOVE)
+		note_move(&bufs[f.slot], ioc_arg.op.flags, err);
 	if (err || bad_arg || target != dev_fd)
 		return;
 	if (cmd == DTE_IOC_CREATE) {
@@ -1877,9 +1898,11 @@ static void op_race_dereg(void)
 		stats[cur_op].strict++;
 	if (nthreads > 2) {
 		count(cur_op, r[2].err);
-		if (r[2].err && !(bufs[slot].revoked && r[2].err == ENODEV))
+		if (r[2].err && !(bufs[slot].revoked && r[2].err == ENODEV) &&
+		    !bufs[slot].maps_armed)
 			report("a move during the destroys returned %s",
 			       errname(r[2].err));
+		note_move(&bufs[slot], r[2].flags, r[2].err);
 	}
 	for (int i = 0; i < NMRS; i++) {
 		m = &mrs[i];
@@ -2043,7 +2066,7 @@ static int traffic_want(const struct fmr *m, enum peer_op op, uint64_t raddr,
 		/* Nothing to map, or I/O memory that cannot be atomic. */
 		if (b->revoked || (o->word && b->src == XFER_SRC_DTE_IOMEM))
 			return IBV_WC_REM_ACCESS_ERR;
-		return b->maps_armed ? -1 : IBV_WC_SUCCESS;
+		return b->maps_armed || b->fence_bad ? -1 : IBV_WC_SUCCESS;
 	}
 	/* Pinned memory is there; ODP memory is never written back. */
 	if (!m->odp || !o->touches)
@@ -2130,10 +2153,19 @@ static void traffic(struct fmr *m, enum peer_op op)
 		.imm = (uint32_t)rnd64(),
 	};
 	w.raddr = traffic_addr(m, w.len, o->word);
-	/* A map failure armed on a buffer whose fd is open: disarm it. */
-	if (b && b->maps_armed && b->fd >= 0 && !b->revoked &&
-	    !xfer_dte_fail_maps(b->fd, 0, ENOMEM))
-		b->maps_armed = false;
+	/*
+	 * A failure armed on a buffer whose fd is open: disarm it, and
+	 * replace a failed fence with a good move.
+	 */
+	if (b && (b->maps_armed || b->fence_bad) && b->fd >= 0 &&
+	    !b->revoked) {
+		if (!xfer_dte_fail_maps(b->fd, 0, ENOMEM))
+			b->maps_armed = false;
+		if (!b->maps_armed)
+			note_move(b, DTE_MOVE_WAIT,
+				  xfer_dte_op(DTE_IOC_MOVE, b->fd,
+					      DTE_MOVE_WAIT));
+	}
 
 	describe("peer %s of %u bytes at 0x%" PRIx64 " of %s lkey 0x%x (iova 0x%" PRIx64 ", length 0x%" PRIx64 ", access 0x%x%s)",
 		 o->name, w.len, w.raddr, mr_kind(m->lkey), m->lkey, m->iova,
