@@ -35,6 +35,9 @@ int dk_new_buf(int src, size_t size, struct xfer_buf **b)
 		return skip("no %s source: %s%s", name, strerror(err),
 			    xfer_dmabuf_src_is_dte(src) ?
 			    " (dmabuf_test_exporter not loaded)" : "");
+	if (err == EOPNOTSUPP && src == XFER_SRC_UDMABUF &&
+	    xfer_swiotlb_forced())
+		return skip("udmabuf cannot serve CPU access under swiotlb=force (its sync bounces over what rxe wrote)");
 	if (err == EOPNOTSUPP)
 		return skip("%s buffers cannot be made on this kernel: %s",
 			    name, strerror(err));

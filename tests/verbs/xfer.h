@@ -320,6 +320,8 @@ bool xfer_dmabuf_src_is_dte(int src);
  * or an errno: ENOENT (or ENODEV, ENXIO) when the source is absent,
  * EOPNOTSUPP when it exists but cannot make this kind of buffer here.
  */
+/* Whether the kernel bounces every DMA mapping (swiotlb=force). */
+bool xfer_swiotlb_forced(void);
 int xfer_dmabuf_open(struct xfer_buf *buf, enum xfer_dmabuf_src src,
 		     size_t size);
 /* Deregister (if registered; exits 1 if that fails), unmap and close. */

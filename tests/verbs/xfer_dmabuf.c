@@ -67,7 +67,28 @@ static int dte_create(size_t size, uint32_t flags, int *fd)
 	return err;
 }
 
-/* udmabuf refuses a memfd that could shrink under it, hence the seal. */
+bool xfer_swiotlb_forced(void)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/cmdline", "r");
+	bool forced = false;
+
+	if (f) {
+		forced = fgets(line, sizeof(line), f) &&
+			 strstr(line, "swiotlb=force");
+		fclose(f);
+	}
+	return forced;
+}
+
+/*
+ * udmabuf refuses a memfd that could shrink under it, hence the seal.
+ *
+ * With every DMA mapping bounced (swiotlb=force), 6.12's udmabuf cannot
+ * serve CPU access: its begin_cpu_access syncs a mapping it made for its
+ * own misc device, which copies the stale bounce buffer over whatever an
+ * importer wrote since. Such buffers are reported as unavailable.
+ */
 static int udmabuf_create(size_t size, int *fd)
 {
 	struct udmabuf_create c = {
@@ -76,6 +97,8 @@ static int udmabuf_create(size_t size, int *fd)
 	};
 	int dev, memfd, err = 0;
 
+	if (xfer_swiotlb_forced())
+		return EOPNOTSUPP;
 	dev = open(UDMABUF_PATH, O_RDWR | O_CLOEXEC);
 	if (dev < 0)
 		return errno;
