@@ -402,34 +402,11 @@ static int case_fork(int unused)
 enum { REVOKE_REMOTE, REVOKE_LOCAL, REVOKE_RECOVER, REVOKE_RECV };
 
 /*
- * A SEND into a receive whose SGE is the revoked MR: the receive fails
- * with a local protection error (its WQE is well formed, its memory is
- * gone), the sender gets the responder's remote operational error NAK.
- */
-static int revoked_recv(struct dk_setup *k)
-{
-	uint64_t recv_id = kit_next_wr_id();
-	struct ibv_wc wc;
-	int st, rst;
-
-	if (kit_post_recv(k->p, recv_id, k->b->iova, 4096, k->mr->lkey))
-		return -1;
-	st = kit_rdma(k->p, IBV_WR_SEND, (uintptr_t)kit_host.addr,
-		      kit_host.mr->lkey, 0, 0, 4096, KIT_WC_TIMEOUT_MS);
-	rst = kit_wait_wc(k->p->cq[1], recv_id, &wc, KIT_WC_TIMEOUT_MS);
-	kit_note("revoke: SEND into a receive on the revoked MR -> receive %s, send %s",
-		 kit_wc_name(rst), kit_wc_name(st));
-	if (kit_expect_wc(rst, IBV_WC_LOC_PROT_ERR,
-			  "receive into the revoked MR"))
-		return -1;
-	return kit_expect_wc(st, IBV_WC_REM_OP_ERR, "SEND into it");
-}
-
-/*
  * A revoked buffer fails every access that reaches it: as the target of
  * an RDMA WRITE at the responder (remote access error), as its source at
- * the requester (local protection error). Afterwards the device still
- * serves a fresh buffer, MR and QPs.
+ * the requester (local protection error), as a receive's buffer (local
+ * protection error, the sender a remote operational error). Afterwards
+ * the device still serves a fresh buffer, MR and QPs.
  */
 static int case_revoke(int how)
 {
@@ -445,7 +422,8 @@ static int case_revoke(int how)
 	if (rc)
 		return rc;
 	if (how == REVOKE_RECV)
-		return revoked_recv(&k);
+		return kit_send_into_unreachable(k.p, k.b->iova, k.mr->lkey,
+						 "the revoked MR");
 	if (local)
 		st = kit_rdma(k.p, IBV_WR_RDMA_WRITE, k.b->iova, k.mr->lkey,
 			     (uintptr_t)host->addr, host->mr->rkey, 4096,

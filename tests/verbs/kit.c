@@ -537,6 +537,25 @@ int kit_post_recv(struct kit_pair *p, uint64_t wr_id, uint64_t addr,
 	return err ? fail("posting a receive: %s", strerror(err)) : 0;
 }
 
+int kit_send_into_unreachable(struct kit_pair *p, uint64_t addr,
+			      uint32_t lkey, const char *what)
+{
+	uint64_t recv_id = kit_next_wr_id();
+	struct ibv_wc wc;
+	int st, rst;
+
+	if (kit_post_recv(p, recv_id, addr, 4096, lkey))
+		return -1;
+	st = kit_rdma(p, IBV_WR_SEND, (uintptr_t)kit_host.addr,
+		      kit_host.mr->lkey, 0, 0, 4096, KIT_WC_TIMEOUT_MS);
+	rst = kit_wait_wc(p->cq[1], recv_id, &wc, KIT_WC_TIMEOUT_MS);
+	kit_note("SEND into a receive on %s -> receive %s, send %s", what,
+		 kit_wc_name(rst), kit_wc_name(st));
+	if (kit_expect_wc(rst, IBV_WC_LOC_PROT_ERR, "the receive"))
+		return -1;
+	return kit_expect_wc(st, IBV_WC_REM_OP_ERR, "the SEND");
+}
+
 int kit_atomic(struct kit_pair *p, enum ibv_wr_opcode op, uint32_t rkey,
 	       uint64_t raddr, uint64_t compare_add, uint64_t swap,
 	       uint64_t *orig)

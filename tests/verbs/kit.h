@@ -178,6 +178,15 @@ int kit_write_imm(struct kit_pair *p, uint64_t laddr, uint32_t lkey,
  */
 int kit_post_recv(struct kit_pair *p, uint64_t wr_id, uint64_t addr,
 		  size_t len, uint32_t lkey);
+/*
+ * A SEND of 4 KiB of kit_host into one receive on qp[1] at @addr/@lkey,
+ * memory the receive cannot reach (@what names it): the receive must
+ * complete with a local protection error (its WQE is well formed, its
+ * memory is not there) and the SEND with the responder's remote
+ * operational error. 0, or the case fails.
+ */
+int kit_send_into_unreachable(struct kit_pair *p, uint64_t addr,
+			      uint32_t lkey, const char *what);
 /* CMP_SWP or FETCH_ADD at @raddr; the original value lands in @orig. */
 int kit_atomic(struct kit_pair *p, enum ibv_wr_opcode op, uint32_t rkey,
 	       uint64_t raddr, uint64_t compare_add, uint64_t swap,

@@ -792,28 +792,16 @@ static int case_ud(int implicit)
  */
 static int case_recv_unmapped(int implicit)
 {
-	uint64_t recv_id = kit_next_wr_id();
 	struct kit_pair *p;
-	struct ibv_wc wc;
 	struct region r;
-	int st, rst;
 
 	if (new_region(implicit, REGION_LEN, ACC_RW, NULL, &r) ||
 	    kit_new_pair(IBV_QPT_RC, 0, &p))
 		return -1;
 	if (munmap(r.addr, r.len))
 		return fail("munmap: %s", strerror(errno));
-	if (kit_post_recv(p, recv_id, (uintptr_t)r.addr, 4096, r.mr->lkey))
-		return -1;
-	st = kit_rdma(p, IBV_WR_SEND, (uintptr_t)kit_host.addr,
-		      kit_host.mr->lkey, 0, 0, 4096, ERR_TIMEOUT_MS);
-	rst = kit_wait_wc(p->cq[1], recv_id, &wc, ERR_TIMEOUT_MS);
-	kit_note("recv-unmapped: SEND into unmapped ODP memory -> receive %s, send %s",
-		 kit_wc_name(rst), kit_wc_name(st));
-	if (kit_expect_wc(rst, IBV_WC_LOC_PROT_ERR,
-			  "receive into unmapped ODP memory"))
-		return -1;
-	return kit_expect_wc(st, IBV_WC_REM_OP_ERR, "SEND into it");
+	return kit_send_into_unreachable(p, (uintptr_t)r.addr, r.mr->lkey,
+					 "unmapped ODP memory");
 }
 
 /* Slab memory in use, from /proc/meminfo, in KiB. */
