@@ -27,9 +27,10 @@
  *
  * An implicit MR (start 0, length U64_MAX) covers the whole address space;
  * it is backed by children of RXE_ODP_CHILD_SIZE bytes, created on first
- * access to a mapped address and released with the MR. An access to an
- * address with no VMA creates nothing, so a peer probing addresses cannot
- * make the kernel allocate.
+ * access to a readable mapped address and released with the MR. An access
+ * to an address with no readable VMA creates nothing, so a peer probing
+ * addresses makes the kernel allocate only for memory the process has
+ * mapped readable (children of ranges unmapped later stay until dereg).
  */
 
 #include <linux/mm.h>
@@ -281,15 +282,20 @@ static void rxe_odp_free_umem(struct ib_umem_odp *umem)
 	kfree(g);
 }
 
-/* Whether @va of @mm lies in a VMA now. */
+/*
+ * Whether @va of @mm lies in a readable VMA now: a PROT_NONE reservation
+ * or guard region has nothing a copy could reach either.
+ */
 static bool rxe_odp_va_mapped(struct mm_struct *mm, u64 va)
 {
+	struct vm_area_struct *vma;
 	bool mapped;
 
 	if (!mmget_not_zero(mm))
 		return false;
 	mmap_read_lock(mm);
-	mapped = vma_lookup(mm, va);
+	vma = vma_lookup(mm, va);
+	mapped = vma && (vma->vm_flags & VM_READ);
 	mmap_read_unlock(mm);
 	mmput(mm);
 	return mapped;
