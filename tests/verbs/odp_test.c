@@ -93,21 +93,26 @@ static int counter(const char *name, uint64_t *val)
 /* ------------------------------------------------------------------ */
 /* Memory                                                              */
 
-/* @len bytes of fresh anonymous memory, near @hint if it is free. */
-static int new_map(size_t len, void *hint, char **addr)
+/* Unmap [p, p + len) after the case. */
+static void track_map(void *p, size_t len)
 {
-	void *p;
-
 	if (cx.nmaps == (int)ARRAY_SIZE(cx.map))
 		xfer_die("a case wants more than %zu mappings",
 			 ARRAY_SIZE(cx.map));
-	p = mmap(hint, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return fail("mmap of %zu bytes: %s", len, strerror(errno));
 	cx.map[cx.nmaps].addr = p;
 	cx.map[cx.nmaps].len = len;
 	cx.nmaps++;
+}
+
+/* @len bytes of fresh anonymous memory, near @hint if it is free. */
+static int new_map(size_t len, void *hint, char **addr)
+{
+	void *p = mmap(hint, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return fail("mmap of %zu bytes: %s", len, strerror(errno));
+	track_map(p, len);
 	*addr = p;
 	return 0;
 }
@@ -828,34 +833,47 @@ static int slab_kib(uint64_t *kib)
 #define PROBE_SLACK_KIB	8192
 
 /*
+ * 2 MiB-aligned address space of @slots children's worth that the process
+ * may use: reserved PROT_NONE and, unless @keep, released again. (A fixed
+ * address could lie beyond the user address space, which is smaller on
+ * UML, and never reach a child at all.) Returns its first aligned slot.
+ */
+static int reserve_slots(uint64_t slots, bool keep, uint64_t *base)
+{
+	size_t len = (slots + 1) * RXE_CHILD_SIZE;
+	void *hole = mmap(NULL, len, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (hole == MAP_FAILED)
+		return fail("mmap of a %zu-byte hole: %s", len, strerror(errno));
+	if (keep)
+		track_map(hole, len);
+	else
+		munmap(hole, len);
+	*base = ((uintptr_t)hole + RXE_CHILD_SIZE - 1) & ~(RXE_CHILD_SIZE - 1);
+	return 0;
+}
+
+enum { PROBE_UNMAPPED, PROBE_PROT_NONE };
+
+/*
  * A peer that writes to random unmapped addresses of an implicit MR must
  * not make the kernel allocate for each: UC RDMA WRITEs (no NAK, the QP
- * stays up) to PROBES distinct 2 MiB slots with no VMA leave the kernel's
- * slab memory where it was, and the MR still serves mapped memory.
+ * stays up) to PROBES distinct 2 MiB slots with no VMA (PROBE_UNMAPPED),
+ * or inside a PROT_NONE reservation (PROBE_PROT_NONE: a VMA no copy can
+ * read), leave the kernel's slab memory where it was, and the MR still
+ * serves mapped memory.
  */
-static int case_implicit_probe(int unused)
+static int case_implicit_probe(int kind)
 {
-	/* Twice what is probed: allocations since may have reused some. */
-	const size_t span = 2 * PROBES * RXE_CHILD_SIZE;
 	uint64_t before, after, grown, base;
 	struct kit_pair *p;
 	struct region r;
 	unsigned char vec;
-	void *hole;
 
-	(void)unused;
-	/*
-	 * Address space the process may use but has nothing in: reserved,
-	 * then released. (A fixed address could lie beyond the user address
-	 * space, which is smaller on UML, and never reach a child at all.)
-	 */
-	hole = mmap(NULL, span + RXE_CHILD_SIZE, PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (hole == MAP_FAILED)
-		return fail("mmap of a %zu-byte hole: %s", span, strerror(errno));
-	munmap(hole, span + RXE_CHILD_SIZE);
-	base = ((uintptr_t)hole + RXE_CHILD_SIZE - 1) & ~(RXE_CHILD_SIZE - 1);
-	if (new_region(true, REGION_LEN, ACC_RW, NULL, &r) ||
+	/* Twice what is probed: allocations since may have reused some. */
+	if (reserve_slots(2 * PROBES, kind == PROBE_PROT_NONE, &base) ||
+	    new_region(true, REGION_LEN, ACC_RW, NULL, &r) ||
 	    kit_new_pair(IBV_QPT_UC, 0, &p) ||
 	    kit_write_imm(p, (uintptr_t)kit_host.addr, kit_host.mr->lkey,
 			  (uintptr_t)r.addr, r.mr->rkey, 64, 1) ||
@@ -868,8 +886,9 @@ static int case_implicit_probe(int unused)
 			return fail("only %" PRIu64 " of %d slots are unmapped",
 				    n, 2 * PROBES);
 		/* mincore() fails with ENOMEM exactly where nothing is mapped. */
-		if (!mincore((void *)(uintptr_t)addr, page, &vec) ||
-		    errno != ENOMEM)
+		if (kind == PROBE_UNMAPPED &&
+		    (!mincore((void *)(uintptr_t)addr, page, &vec) ||
+		     errno != ENOMEM))
 			continue;
 		if (kit_expect_wc(write_to(p, r.mr, addr, 64, ERR_TIMEOUT_MS),
 				  IBV_WC_SUCCESS, "UC RDMA WRITE to nowhere"))
@@ -883,12 +902,149 @@ static int case_implicit_probe(int unused)
 	    slab_kib(&after))
 		return -1;
 	grown = after > before ? after - before : 0;
-	kit_note("implicit-probe: %d unmapped slots written, slab %" PRIu64
-		 " -> %" PRIu64 " KiB", PROBES, before, after);
+	kit_note("implicit-probe: %d %s slots written, slab %" PRIu64
+		 " -> %" PRIu64 " KiB", PROBES,
+		 kind == PROBE_UNMAPPED ? "unmapped" : "PROT_NONE", before, after);
 	if (grown > PROBE_SLACK_KIB)
-		return fail("slab grew by %" PRIu64 " KiB for %d writes to unmapped addresses",
-			    grown, PROBES);
+		return fail("slab grew by %" PRIu64 " KiB for %d writes to %s addresses",
+			    grown, PROBES,
+			    kind == PROBE_UNMAPPED ? "unmapped" : "PROT_NONE");
 	return kit_check_pattern(r.addr, 12, 64, "UC RDMA WRITE after the probes");
+}
+
+#define CHURN_SLOTS	2048
+/* How long the kernel's work item may take to free the children. */
+#define REAP_TIMEOUT_MS	10000
+
+/*
+ * What an implicit MR holds follows what the process maps now, not all it
+ * ever mapped: a page mapped in each of CHURN_SLOTS distinct 2 MiB slots,
+ * written by the peer (which makes its child) and unmapped again, leaves
+ * every one of those children freed (counter odp_children_freed) and the
+ * slab where it was; the MR still serves mapped memory.
+ */
+static int case_implicit_churn(int unused)
+{
+	uint64_t before, after, grown, base, freed0, freed = 0;
+	uint64_t written = 0;
+	struct kit_pair *p;
+	struct region r;
+	char what[64];
+
+	(void)unused;
+	if (reserve_slots(2 * CHURN_SLOTS, false, &base) ||
+	    new_region(true, REGION_LEN, ACC_RW, NULL, &r) ||
+	    kit_new_pair(IBV_QPT_RC, 0, &p) ||
+	    write_check(p, &r, 0, 64, 11) ||
+	    counter("odp_children_freed", &freed0) || slab_kib(&before))
+		return -1;
+	for (uint64_t i = 0; written < CHURN_SLOTS; i++) {
+		char *addr = (char *)(uintptr_t)(base + i * RXE_CHILD_SIZE);
+		char *m;
+
+		if (i == 2 * CHURN_SLOTS)
+			return fail("only %" PRIu64 " of %d slots could be mapped",
+				    written, 2 * CHURN_SLOTS);
+		m = mmap(addr, page, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (m == MAP_FAILED && errno == EEXIST)
+			continue;	/* something of the process's own lies there */
+		if (m != addr)
+			return fail("mmap of a page at %p: %s", (void *)addr,
+				    m == MAP_FAILED ? strerror(errno) : "moved");
+		snprintf(what, sizeof(what), "RDMA WRITE to slot %" PRIu64, i);
+		xfer_pattern_fill(kit_host.addr, 100 + i, 64);
+		if (kit_expect_wc(write_to(p, r.mr, (uintptr_t)m, 64,
+					   KIT_WC_TIMEOUT_MS),
+				  IBV_WC_SUCCESS, what) ||
+		    kit_check_pattern(m, 100 + i, 64, what))
+			return -1;
+		munmap(m, page);
+		written++;
+	}
+	/* The work item frees them in the background. */
+	for (double end = xfer_now() + REAP_TIMEOUT_MS / 1e3;;) {
+		if (counter("odp_children_freed", &freed))
+			return -1;
+		if (freed - freed0 >= CHURN_SLOTS || xfer_now() > end)
+			break;
+	}
+	if (slab_kib(&after) || write_check(p, &r, 0, 64, 12))
+		return -1;
+	grown = after > before ? after - before : 0;
+	kit_note("implicit-churn: %d slots mapped, written and unmapped: %" PRIu64
+		 " children freed, slab %" PRIu64 " -> %" PRIu64 " KiB",
+		 CHURN_SLOTS, freed - freed0, before, after);
+	if (grown > PROBE_SLACK_KIB)
+		return fail("slab grew by %" PRIu64 " KiB for %d slots mapped and unmapped",
+			    grown, CHURN_SLOTS);
+	if (freed - freed0 < CHURN_SLOTS)
+		return fail("%" PRIu64 " of the %d children of unmapped slots were freed",
+			    freed - freed0, CHURN_SLOTS);
+	return 0;
+}
+
+#define HUGE_LEN	(2UL << 20)
+
+enum { HUGE_FLAG, HUGE_NO_FLAG, HUGE_IMPLICIT };
+
+/*
+ * ODP memory in a 2 MiB hugetlb page. With IBV_ACCESS_HUGETLB the core
+ * keeps one entry per 2 MiB page (page_shift 21), so rxe's copy paths
+ * must offset within pages larger than PAGE_SIZE; without it, or through
+ * an implicit MR's child, 4 KiB entries point into the huge page. The
+ * peer WRITEs the whole page from an odd offset in messages that start
+ * and end mid-page, READs each back, every byte checked both ways, and
+ * rxe faulted the page in (odp_page_faults rises).
+ */
+static int case_huge(int kind)
+{
+	const size_t chunk = KIT_HOST_LEN - 4096 + 13;
+	char *addr = mmap(NULL, HUGE_LEN, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	uint64_t f0, f1, msg = 60;
+	struct kit_pair *p;
+	struct region r = { .addr = addr, .len = HUGE_LEN };
+	char what[64];
+	int access;
+
+	/* A kernel without hugetlb pages (UML) knows no huge page size. */
+	if (addr == MAP_FAILED && errno == EINVAL)
+		return skip("this kernel has no huge pages (CONFIG_HUGETLBFS)");
+	if (addr == MAP_FAILED && errno == ENOMEM)
+		return skip("no free 2 MiB huge page (reserve some: /proc/sys/vm/nr_hugepages)");
+	if (addr == MAP_FAILED)
+		return fail("mmap(MAP_HUGETLB, 2 MiB): %s", strerror(errno));
+	track_map(addr, HUGE_LEN);
+	if (kind == HUGE_IMPLICIT) {
+		if (implicit_mr(ACC_RW, &r.mr))
+			return -1;
+	} else {
+		access = ACC_RW | IBV_ACCESS_ON_DEMAND |
+			 (kind == HUGE_FLAG ? IBV_ACCESS_HUGETLB : 0);
+		r.mr = ibv_reg_mr(kit_dev.pd, addr, HUGE_LEN, access);
+		if (!r.mr)
+			return fail("ibv_reg_mr(ODP, huge page, access 0x%x): %s",
+				    access, strerror(errno));
+		kit_track_mr(r.mr);
+	}
+	if (kit_new_pair(IBV_QPT_RC, 0, &p) ||
+	    counter("odp_page_faults", &f0))
+		return -1;
+	for (size_t off = 37, len; off < HUGE_LEN; off += len, msg++) {
+		len = HUGE_LEN - off < chunk ? HUGE_LEN - off : chunk;
+		snprintf(what, sizeof(what), "RDMA READ of [%zu, +%zu)", off, len);
+		if (write_check(p, &r, off, len, msg) ||
+		    read_back(p, &r, off, len) ||
+		    kit_check_pattern(kit_host.addr, msg, len, what))
+			return -1;
+	}
+	if (counter("odp_page_faults", &f1))
+		return -1;
+	kit_note("huge: %" PRIu64 " ODP faults", f1 - f0);
+	if (f1 == f0)
+		return fail("odp_page_faults did not rise: rxe did not fault the huge page in");
+	return 0;
 }
 
 #define SRQ_MSG		(16 * 1024)
@@ -1259,7 +1415,12 @@ static const struct kit_case tests[] = {
 	{ "implicit-srq-recv", case_srq, true },
 	{ "explicit-recv-unmapped", case_recv_unmapped, false },
 	{ "implicit-recv-unmapped", case_recv_unmapped, true },
-	{ "implicit-probe-unmapped", case_implicit_probe, 0 },
+	{ "implicit-probe-unmapped", case_implicit_probe, PROBE_UNMAPPED },
+	{ "implicit-probe-prot-none", case_implicit_probe, PROBE_PROT_NONE },
+	{ "implicit-unmapped-children-freed", case_implicit_churn, 0 },
+	{ "explicit-huge-hugetlb-access", case_huge, HUGE_FLAG },
+	{ "explicit-huge", case_huge, HUGE_NO_FLAG },
+	{ "implicit-huge", case_huge, HUGE_IMPLICIT },
 	{ "explicit-uc-write-imm", case_uc, false },
 	{ "implicit-uc-write-imm", case_uc, true },
 	{ "prefetch-write", case_prefetch, PF_WRITE },

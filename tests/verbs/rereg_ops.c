@@ -17,8 +17,10 @@
  *               ib_check_mr_access()); on a dma-buf MR any bit that
  *               ibv_reg_dmabuf_mr() itself refuses (all but LOCAL_WRITE,
  *               REMOTE_WRITE, REMOTE_READ, REMOTE_ATOMIC and
- *               RELAXED_ORDERING); ON_DEMAND added or dropped
- *   EOPNOTSUPP  ZERO_BASED or HUGETLB, which rxe's MRs do not support
+ *               RELAXED_ORDERING); ON_DEMAND added or dropped, or
+ *               HUGETLB added to an ODP MR (both are how it was built)
+ *   EOPNOTSUPP  ZERO_BASED, which rxe's MRs do not support, or HUGETLB on
+ *               an MR that is not ODP
  *   success     anything else, with the MR's keys unchanged
  *
  * Each row starts from the full remote access (LOCAL_WRITE, REMOTE_WRITE,
@@ -180,9 +182,10 @@ static int want_errno(const struct target *t, unsigned int access)
 		return EINVAL;
 	if (t->dmabuf && (access & ~ACC_DMABUF))
 		return EINVAL;
-	if (access & (IBV_ACCESS_ZERO_BASED | IBV_ACCESS_HUGETLB))
+	if ((access & IBV_ACCESS_ZERO_BASED) ||
+	    ((access & IBV_ACCESS_HUGETLB) && !(t->mode & ODP)))
 		return EOPNOTSUPP;
-	if ((access ^ t->mode) & ODP)
+	if ((access ^ t->mode) & (ODP | IBV_ACCESS_HUGETLB))
 		return EINVAL;
 	return 0;
 }

@@ -27,10 +27,15 @@
  *
  * An implicit MR (start 0, length U64_MAX) covers the whole address space;
  * it is backed by children of RXE_ODP_CHILD_SIZE bytes, created on first
- * access to a readable mapped address and released with the MR. An access
- * to an address with no readable VMA creates nothing, so a peer probing
- * addresses makes the kernel allocate only for memory the process has
- * mapped readable (children of ranges unmapped later stay until dereg).
+ * access to a readable mapped address. An access to an address with no
+ * readable VMA creates nothing, so a peer probing addresses makes the
+ * kernel allocate only for memory the process has mapped readable. A child
+ * whose range the process unmaps is freed again by a work item, so what
+ * children hold follows what the process maps now, not all it ever mapped.
+ * The children_sem of the MR keeps a child alive while it is in use:
+ * taken for read around every lookup and use of a child, for write to
+ * free one. It nests outside umem_mutex and mmap_lock; the notifier, which
+ * runs under mmap_lock, never takes it.
  */
 
 #include <linux/mm.h>
@@ -50,9 +55,13 @@
 #define RXE_ODP_CHILD_SHIFT	21
 #define RXE_ODP_CHILD_SIZE	BIT_ULL(RXE_ODP_CHILD_SHIFT)
 
+struct rxe_mr_odp;
+
 struct rxe_odp_gate {
 	/* Read: a copy using the pages. Write: an invalidation unmapping. */
 	struct rw_semaphore	copy_sem;
+	/* A child's implicit MR, NULL for an explicit MR's umem. */
+	struct rxe_mr_odp	*implicit;
 };
 
 struct rxe_mr_odp {
@@ -60,16 +69,27 @@ struct rxe_mr_odp {
 	struct ib_umem_odp	*umem;
 	/* User address of the MR's first byte, for explicit MRs. */
 	u64			start;
-	/* Implicit: children by address >> RXE_ODP_CHILD_SHIFT. */
+	/*
+	 * Implicit: children by address >> RXE_ODP_CHILD_SHIFT, marked
+	 * RXE_ODP_CHILD_UNMAPPED when the process unmapped part of them.
+	 */
 	struct xarray		children;
+	/* Read: a child in use. Write: freeing children. */
+	struct rw_semaphore	children_sem;
+	/* Frees the children marked unmapped that have no VMA left. */
+	struct work_struct	reap_work;
 };
 
-static struct rxe_odp_gate *rxe_odp_gate_alloc(void)
+#define RXE_ODP_CHILD_UNMAPPED	XA_MARK_1
+
+static struct rxe_odp_gate *rxe_odp_gate_alloc(struct rxe_mr_odp *implicit)
 {
 	struct rxe_odp_gate *g = kzalloc(sizeof(*g), GFP_KERNEL);
 
-	if (g)
+	if (g) {
 		init_rwsem(&g->copy_sem);
+		g->implicit = implicit;
+	}
 	return g;
 }
 
@@ -128,6 +148,17 @@ VISIBLE_IF_KUNIT bool rxe_odp_invalidate(struct mmu_interval_notifier *mni,
 
 	up_write(&g->copy_sem);
 	mutex_unlock(&umem->umem_mutex);
+
+	/*
+	 * A child cannot be freed from its own notifier: leave it to the
+	 * work, which frees it if no VMA is left in its range.
+	 */
+	if (g->implicit && range->event == MMU_NOTIFY_UNMAP) {
+		xa_set_mark(&g->implicit->children,
+			    ib_umem_start(umem) >> RXE_ODP_CHILD_SHIFT,
+			    RXE_ODP_CHILD_UNMAPPED);
+		schedule_work(&g->implicit->reap_work);
+	}
 
 	rxe_counter_inc(rxe_odp_dev(umem), RXE_CNT_ODP_INVALIDATIONS);
 	trace_rxe_odp_invalidate(start, end - start,
@@ -249,14 +280,15 @@ static struct ib_umem_odp *rxe_odp_new_umem(struct rxe_mr *mr, u64 va,
 					    u64 len)
 {
 	struct rxe_mr_odp *odp = mr->odp;
+	bool child = odp && odp->umem->is_implicit_odp;
 	struct ib_umem_odp *umem;
 	struct rxe_odp_gate *g;
 
-	g = rxe_odp_gate_alloc();
+	g = rxe_odp_gate_alloc(child ? odp : NULL);
 	if (!g)
 		return ERR_PTR(-ENOMEM);
 
-	if (odp && odp->umem->is_implicit_odp)
+	if (child)
 		umem = ib_umem_odp_alloc_child(odp->umem, va, len,
 					       &rxe_odp_mni_ops);
 	else
@@ -303,7 +335,7 @@ static bool rxe_odp_va_mapped(struct mm_struct *mm, u64 va)
 
 /*
  * The child of implicit @mr that covers @va, created on first use of a
- * mapped address.
+ * mapped address. The caller holds children_sem for read while it uses it.
  */
 static struct ib_umem_odp *rxe_odp_child(struct rxe_mr *mr, u64 va)
 {
@@ -311,6 +343,7 @@ static struct ib_umem_odp *rxe_odp_child(struct rxe_mr *mr, u64 va)
 	unsigned long idx = va >> RXE_ODP_CHILD_SHIFT;
 	struct ib_umem_odp *child, *old;
 
+	lockdep_assert_held_read(&odp->children_sem);
 	child = xa_load(&odp->children, idx);
 	if (child)
 		return child;
@@ -342,6 +375,48 @@ static struct ib_umem_odp *rxe_odp_child(struct rxe_mr *mr, u64 va)
 	return child;
 }
 
+/* Whether any VMA of @mm lies in the range of @umem. */
+static bool rxe_odp_range_mapped(struct mm_struct *mm, struct ib_umem_odp *umem)
+{
+	bool mapped;
+
+	mmap_read_lock(mm);
+	mapped = find_vma_intersection(mm, ib_umem_start(umem),
+				       ib_umem_end(umem));
+	mmap_read_unlock(mm);
+	return mapped;
+}
+
+/*
+ * Free the children of an implicit MR that the process unmapped part of
+ * and that have no VMA left. One mapped again since is freed too if the
+ * check runs before the new mapping: the next access makes a new child.
+ */
+static void rxe_odp_reap_children(struct work_struct *work)
+{
+	struct rxe_mr_odp *odp = container_of(work, struct rxe_mr_odp,
+					      reap_work);
+	struct mm_struct *mm = odp->umem->umem.owning_mm;
+	struct ib_umem_odp *child;
+	unsigned long idx;
+
+	/* An exiting process: its MR's release frees every child. */
+	if (!mmget_not_zero(mm))
+		return;
+	down_write(&odp->children_sem);
+	xa_for_each_marked(&odp->children, idx, child, RXE_ODP_CHILD_UNMAPPED) {
+		xa_clear_mark(&odp->children, idx, RXE_ODP_CHILD_UNMAPPED);
+		if (rxe_odp_range_mapped(mm, child))
+			continue;
+		xa_erase(&odp->children, idx);
+		rxe_odp_free_umem(child);
+		rxe_counter_inc(rxe_odp_dev(odp->umem),
+				RXE_CNT_ODP_CHILDREN_FREED);
+	}
+	up_write(&odp->children_sem);
+	mmput(mm);
+}
+
 /*
  * Find the umem holding @iova of @mr, the user address it stands for and
  * how many bytes from there the umem covers.
@@ -366,26 +441,41 @@ static struct ib_umem_odp *rxe_odp_lookup(struct rxe_mr *mr, u64 iova,
 	return umem;
 }
 
-/* Run @fn on [iova, iova + length) of @mr, umem by umem. */
+/*
+ * Run @fn on [iova, iova + length) of @mr, umem by umem. Without @fn, only
+ * map the range, faulting absent pages in if @fault.
+ */
 static int rxe_odp_mr_run(struct rxe_mr *mr, u64 iova, u64 length, bool write,
-			  rxe_odp_access_fn fn, void *arg)
+			  bool fault, rxe_odp_access_fn fn, void *arg)
 {
+	struct rxe_mr_odp *odp = mr->odp;
+	bool implicit = odp->umem->is_implicit_odp;
 	struct ib_umem_odp *umem;
 	u64 va, avail, n;
-	int err;
+	int err = 0;
 
+	if (implicit)
+		down_read(&odp->children_sem);
 	while (length) {
 		umem = rxe_odp_lookup(mr, iova, &va, &avail);
-		if (IS_ERR(umem))
-			return PTR_ERR(umem);
+		if (IS_ERR(umem)) {
+			err = PTR_ERR(umem);
+			break;
+		}
 		n = min(length, avail);
-		err = rxe_odp_run(umem, va, n, write, fn, arg);
+		if (fn)
+			err = rxe_odp_run(umem, va, n, write, fn, arg);
+		else
+			err = rxe_odp_map_and_run(umem, va, n, write, fault,
+						  NULL, NULL);
 		if (err)
-			return err;
+			break;
 		iova += n;
 		length -= n;
 	}
-	return 0;
+	if (implicit)
+		up_read(&odp->children_sem);
+	return err;
 }
 
 static void *rxe_odp_va(struct ib_umem_odp *umem, u64 va)
@@ -439,7 +529,7 @@ int rxe_odp_mr_copy(struct rxe_mr *mr, u64 iova, void *addr,
 {
 	struct rxe_odp_copy c = { .addr = addr, .dir = dir };
 
-	return rxe_odp_mr_run(mr, iova, length, dir == RXE_TO_MR_OBJ,
+	return rxe_odp_mr_run(mr, iova, length, dir == RXE_TO_MR_OBJ, true,
 			      rxe_odp_copy_fn, &c) ? -EFAULT : 0;
 }
 
@@ -482,7 +572,8 @@ int rxe_odp_do_atomic_op(struct rxe_mr *mr, u64 iova, int opcode,
 
 	if (iova & 7)
 		return RESPST_ERR_MISALIGNED_ATOMIC;
-	if (rxe_odp_mr_run(mr, iova, sizeof(u64), true, rxe_odp_atomic_fn, &a))
+	if (rxe_odp_mr_run(mr, iova, sizeof(u64), true, true,
+			   rxe_odp_atomic_fn, &a))
 		return RESPST_ERR_RKEY_VIOLATION;
 	*orig_val = a.orig;
 	return 0;
@@ -512,7 +603,7 @@ int rxe_odp_do_atomic_write(struct rxe_mr *mr, u64 iova, u64 value)
 
 	if (iova & 7)
 		return RESPST_ERR_MISALIGNED_ATOMIC;
-	if (rxe_odp_mr_run(mr, iova, sizeof(u64), true,
+	if (rxe_odp_mr_run(mr, iova, sizeof(u64), true, true,
 			   rxe_odp_atomic_write_fn, &a))
 		return RESPST_ERR_RKEY_VIOLATION;
 	return 0;
@@ -531,27 +622,11 @@ int rxe_odp_do_atomic_write(struct rxe_mr *mr, u64 iova, u64 value)
 int rxe_odp_prefetch(struct rxe_mr *mr, u64 iova, u64 length, bool write,
 		     bool fault)
 {
-	struct ib_umem_odp *umem;
-	u64 va, avail, n;
-	int err;
-
 	if (mr_check_range(mr, iova, length))
 		return -EINVAL;
 
 	rxe_counter_inc(to_rdev(mr->ibmr.device), RXE_CNT_ODP_PREFETCHES);
-	while (length) {
-		umem = rxe_odp_lookup(mr, iova, &va, &avail);
-		if (IS_ERR(umem))
-			return PTR_ERR(umem);
-		n = min(length, avail);
-		err = rxe_odp_map_and_run(umem, va, n, write, fault, NULL,
-					  NULL);
-		if (err)
-			return err;
-		iova += n;
-		length -= n;
-	}
-	return 0;
+	return rxe_odp_mr_run(mr, iova, length, write, fault, NULL, NULL);
 }
 
 /**
@@ -581,6 +656,8 @@ int rxe_mr_init_odp(struct rxe_dev *rxe, u64 start, u64 length, u64 iova,
 	if (!odp)
 		return -ENOMEM;
 	xa_init(&odp->children);
+	init_rwsem(&odp->children_sem);
+	INIT_WORK(&odp->reap_work, rxe_odp_reap_children);
 
 	/* The implicit root maps nothing itself: its children do. */
 	if (implicit)
@@ -612,9 +689,16 @@ void rxe_mr_odp_release(struct rxe_mr *mr)
 	struct ib_umem_odp *child;
 	unsigned long idx;
 
+	/*
+	 * The reaper may run meanwhile; once every child's notifier is gone,
+	 * nothing queues it again.
+	 */
+	down_write(&odp->children_sem);
 	xa_for_each(&odp->children, idx, child)
 		rxe_odp_free_umem(child);
 	xa_destroy(&odp->children);
+	up_write(&odp->children_sem);
+	cancel_work_sync(&odp->reap_work);
 	rxe_odp_free_umem(odp->umem);
 	kfree(odp);
 	mr->odp = NULL;
