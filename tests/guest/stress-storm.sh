@@ -9,6 +9,11 @@
 # counts lost and duplicated completions), and the exporter must count no
 # pin and unload afterwards, i.e. no attachment outlived its MR.
 #
+# Counters cannot tell that the refaults were of the MRs that were
+# invalidated: each storm also has a record NAME-refault-traced, which
+# needs rxe's tracepoints to show an MR invalidated during the storm and
+# mapped again later (tests/lib/rxe-trace.sh).
+#
 # Each storm runs for STRESS_SECONDS (default 4) seconds. Besides the
 # PASS/FAIL records, each storm's case log and the suite's output get
 #   # storm NAME: GiB=... moves=... evictions=... restores=...
@@ -17,6 +22,7 @@
 SUITE=stress-storm/$RDG_BACKEND
 . "$RDG_TOP/tests/lib/result.sh"
 . "$RDG_TOP/tests/lib/xfer.sh"
+. "$RDG_TOP/tests/lib/rxe-trace.sh"
 xfer=$RDG_TOP/build/tests/verbs/rdma_xfer
 
 seconds=${STRESS_SECONDS:-4}
@@ -50,14 +56,22 @@ gib_of() {
 	printf -v gib '%d.%03d' $((m / 1000)) $((m % 1000))
 }
 
-# storm NAME MEM COND... -- ARGS...: one record; rdma_xfer runs for the
-# storm's time on MEM with ARGS and its summary must meet every COND. The
-# figures go to the case log, the output and the totals.
+# storm NAME MEM COND... -- ARGS...: two records. NAME: rdma_xfer runs
+# for the storm's time on MEM with ARGS and its summary must meet every
+# COND; the figures go to the case log, the output and the totals.
+# NAME-refault-traced: rxe's dma-buf (or, on ODP memory, ODP) tracepoints
+# recorded during the storm show an MR invalidated, then refaulted; the
+# records are kept in the case's _trace.txt.
 storm() {
-	local name=$1 mem=$2 k ms gib msg
+	local name=$1 mem=$2 k ms gib msg rc traced=1 family=dmabuf
 	shift 2
+	[[ $mem == odp* ]] && family=odp
+	rxe_trace_start "$family" || traced=0
 	run_case "$name" xfer_expect "lost==0" "duplicated==0" "flushed>0" \
-		"$@" --mem "$mem" --seconds "$seconds" -q || return
+		"$@" --mem "$mem" --seconds "$seconds" -q
+	rc=$?
+	refault_traced "$name" "$traced"
+	[ "$rc" = 0 ] || return
 	local -n s=xfer_summary
 	ms_of "${s[seconds]:-0}"
 	local -A f=([bytes]=${s[bytes]:-0} [moves]=${s[moves]:-0}
@@ -78,6 +92,24 @@ storm() {
 	for k in "${!f[@]}"; do
 		total[$k]=$((total[$k] + f[$k]))
 	done
+}
+
+# refault_traced NAME STARTED: record NAME-refault-traced from the trace
+# of storm NAME (STARTED 0: rxe_trace_start failed, $rxe_trace_error says
+# why).
+refault_traced() {
+	local rec=$1-refault-traced
+	if [ "$2" = 0 ]; then
+		fail "$rec" "$rxe_trace_error"
+		return
+	fi
+	case_log "$rec"
+	if run_timed "$rec" "$case_log" rxe_trace_refaulted \
+		"${case_log%.log}_trace.txt"; then
+		pass "$rec"
+	else
+		fail "$rec" "$rxe_trace_error"
+	fi
 }
 
 # Can the exporter present buffers as I/O memory here? Not on UML, whose
@@ -129,6 +161,7 @@ else
 fi
 if iomem_absent; then
 	skip storm-dte-iomem-send "the exporter cannot make I/O memory buffers here"
+	skip storm-dte-iomem-send-refault-traced "no storm-dte-iomem-send here"
 else
 	storm storm-dte-iomem-send dte-iomem "${dte_conds[@]}" -- --op send \
 		--size 64K --depth 8 --qps 2 "${churn[@]}"
@@ -158,6 +191,7 @@ elif [ "$RDG_CPUS" -gt 1 ]; then
 else
 	skip storm-invalidation-waited "a uniprocessor guest cannot overlap an invalidation with a copy"
 fi
+rxe_trace_finish
 
 printf -v secs '%d.%03d' $((total[ms] / 1000)) $((total[ms] % 1000))
 awk -v b="${total[bytes]}" -v m="${total[moves]}" -v e="${total[evictions]}" \
