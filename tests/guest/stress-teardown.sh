@@ -1,14 +1,15 @@
 #!/bin/bash
 # Teardown races (tests/stress/teardown): MR deregistration, QP destroy,
 # dma-buf release, process exit and SIGKILL, ODP munmap and kill, each
-# while WRITEs and exporter moves are in flight (a kind run 3 times or
-# more must have torn down at least once with WRs outstanding); then
-# device removal (rdma link delete) under rdma_xfer traffic, and rxe0
-# added back (also after a failed delete, and when the suite ends: later
-# suites need it). After each kind a verified rdma_xfer run shows the
-# device still works; the exporter's module reference count must return
-# to where it was after every iteration, and the module must unload at
-# the end.
+# while WRITEs and exporter moves are in flight (each kind must tear
+# down at least once with WRs outstanding: one that has not by the end
+# of its budget goes on until it has, for at most a minute, else fails);
+# then device removal (rdma link delete) while rdma_xfer traffic flows
+# through it, and rxe0 added back (also after a failed delete, and when
+# the suite ends: later suites need it). After each kind a verified
+# rdma_xfer run shows the device still works; the exporter's module
+# reference count must return to where it was after every iteration, and
+# the module must unload at the end.
 #
 # How long (one teardown run per kind, seven kinds, then link deletes):
 #   STRESS_SECONDS  the suite's time budget (make stress), split in eight:
@@ -126,15 +127,33 @@ for kind in $kinds; do
 	usable "$kind"
 done
 
+# rxe0_uverbs: set $uverbs to the name of rxe0's uverbs device (a
+# variable, not printed: a command substitution forks).
+rxe0_uverbs() {
+	local d n
+	uverbs=
+	for d in /sys/class/infiniband_verbs/uverbs*; do
+		read -r n 2>/dev/null <"$d/ibdev" || continue
+		[ "$n" = rxe0 ] && uverbs=${d##*/}
+	done
+}
+
 # link_delete_once: rdma_xfer moves data from moving dma-bufs; rxe0 is
 # deleted under it. rxe has no disassociate_ucontext, so the deletion
-# waits for the process to close the device: it is killed after 2 s.
+# waits, in uverbs' removal, for the process to close the device. That
+# the delete met traffic in flight is shown, not assumed: once rxe0's
+# uverbs device is gone (the delete is in that wait), rxe0's sent_pkts
+# must still rise, with rdma_xfer's WRs outstanding; then rdma_xfer is
+# killed, and must die of the kill (not have ended on an error before).
 # Then rxe0 comes back on the same netdev and must be ACTIVE, with its
 # GID 1 in place.
 link_delete_once() {
-	local netdev xpid dpid waited=no rc
+	local netdev xpid dpid waited=no rc xrc i uverbs sent0 sent1
+	local hw=/sys/class/infiniband/rxe0/ports/1/hw_counters
 	netdev=$(rxe_netdev)
 	[ -n "$netdev" ] || { echo "no rxe0 link"; return 1; }
+	rxe0_uverbs
+	[ -n "$uverbs" ] || { echo "no uverbs device of rxe0"; return 1; }
 	"$xfer" --op write --size 256K --seconds 600 --depth 8 --mem dte \
 		--move-every-us 1000 >/dev/null 2>&1 &
 	xpid=$!
@@ -142,14 +161,29 @@ link_delete_once() {
 	sleep "$slow"
 	timeout $((50 * slow)) rdma link delete rxe0 &
 	dpid=$!
-	sleep 2
+	for ((i = 0; i < 50 * slow; i++)); do
+		[ -e "/sys/class/infiniband_verbs/$uverbs" ] || break
+		sleep 0.1
+	done
+	read -r sent0 2>/dev/null <"$hw/sent_pkts" || sent0=0
+	sleep 1
+	read -r sent1 2>/dev/null <"$hw/sent_pkts" || sent1=0
 	kill -0 "$dpid" 2>/dev/null && waited=yes
 	kill -9 "$xpid" 2>/dev/null
 	wait "$xpid"
+	xrc=$?
 	wait "$dpid"
 	rc=$?
-	echo "link delete: exit $rc, waited for the process: $waited"
+	echo "link delete: exit $rc, waited for the process: $waited, packets sent while it waited: $((sent1 - sent0)), rdma_xfer's exit status $xrc"
+	if [ -e "/sys/class/infiniband_verbs/$uverbs" ]; then
+		echo "the delete never removed $uverbs"
+		return 1
+	fi
 	[ "$rc" = 0 ] || return 1
+	if [ "$waited" != yes ] || [ "$xrc" != 137 ] || ((sent1 <= sent0)); then
+		echo "no traffic in flight through the delete: it must wait for rdma_xfer (waited: $waited), rxe0 send packets meanwhile (sent: $((sent1 - sent0))) and rdma_xfer die of the kill (exit status: $xrc; 137 if killed)"
+		return 1
+	fi
 	[ ! -e /sys/class/infiniband/rxe0 ] || { echo "rxe0 still there"; return 1; }
 	rdma link add rxe0 type rxe netdev "$netdev" || return 1
 	rxe0_ready || return 1
