@@ -16,7 +16,14 @@
  *   fence-timeout  the buffer is moved with a copy fence that signals after
  *                  rxe's 5 s fence timeout
  *   revoke         the buffer is revoked while three WRITEs are in flight
- *                  (the exporter leaves a KERNEL fence failed with -ENODEV)
+ *                  (the exporter leaves a KERNEL fence failed with -ENODEV).
+ *                  That they were is checked: the completions already there
+ *                  are taken just before the revocation, and the error
+ *                  must be on one of the WRITEs posted before it. A
+ *                  revocation that came after the three had completed
+ *                  (the WRITE after it must fail all the same) raced
+ *                  nothing: the case is made again, and fails if none of
+ *                  FAULTS_REVOKE_TRIES revocations came mid-flight
  *
  * There is no failslab or fail_page_alloc kind: rxe's refault allocates
  * nothing of its own (it never maps the attachment, so there is no sg
@@ -57,6 +64,12 @@
 #define FAULTS_WRS		3
 /* Longer than RXE_DMABUF_FENCE_TIMEOUT_MS (5 s). */
 #define FAULTS_FENCE_DELAY_US	6500000U
+/*
+ * Revocations per case to get one while WRITEs are outstanding. Most
+ * first ones are: in make test's runs on UML and QEMU, all but one in
+ * twenty.
+ */
+#define FAULTS_REVOKE_TRIES	10
 
 enum fault_kind {
 	FAIL_MAPS,
@@ -79,6 +92,7 @@ struct kind_totals {
 	uint64_t flushed;
 	uint64_t successes;		/* WRs done before a revocation */
 	uint64_t refault_errors;
+	uint64_t late;			/* revocations after every WR was done */
 };
 
 static struct kind_totals totals[KIND_COUNT];
@@ -186,23 +200,30 @@ static void expect_qp_state(struct ibv_qp *qp, enum ibv_qp_state want,
 			 stress_qp_state_str(s), stress_qp_state_str(want));
 }
 
-/* Post the WRITEs; for revoke, revoke @target while they are in flight. */
-static void post_writes(struct stress_pair *p, enum fault_kind k,
-			struct xfer_buf *target, int first, int n)
+/*
+ * Post the WRITEs; for revoke, revoke @target while they are in flight,
+ * after 0-2 ms: the completions already there just before it go to @wc,
+ * and their number is returned (0 for the other kinds).
+ */
+static int post_writes(struct stress_pair *p, enum fault_kind k,
+		       struct xfer_buf *target, int first, int n,
+		       struct ibv_wc *wc)
 {
-	int err;
+	int err, done;
 
 	for (int i = first; i < first + n; i++) {
 		err = stress_post_write(p, (uint64_t)i, 0, msg_size);
 		if (err)
 			xfer_die_err("ibv_post_send", err);
 	}
-	if (k == REVOKE && !first) {
-		stress_usleep((uint64_t)(lrand48() % 2000));
-		err = xfer_dte_op(DTE_IOC_REVOKE, target->fd, 0);
-		if (err)
-			xfer_die_err("DTE_IOC_REVOKE", err);
-	}
+	if (k != REVOKE || first)
+		return 0;
+	stress_usleep((uint64_t)(lrand48() % 2000));
+	done = stress_poll(p->req.cq, wc, n, 0);
+	err = xfer_dte_op(DTE_IOC_REVOKE, target->fd, 0);
+	if (err)
+		xfer_die_err("DTE_IOC_REVOKE", err);
+	return done;
 }
 
 /*
@@ -270,7 +291,11 @@ static uint64_t injected_since(enum fault_kind k, int fd,
 	return 0;
 }
 
-static void run_case(enum fault_kind k, enum side side)
+/*
+ * One case; returns false for a revocation that came after every WRITE
+ * had completed (checked all the same, but it raced nothing).
+ */
+static bool run_case(enum fault_kind k, enum side side)
 {
 	struct kind_totals *t = &totals[k];
 	enum ibv_wc_status want = side == LOCAL ? IBV_WC_LOC_PROT_ERR :
@@ -280,7 +305,7 @@ static void run_case(enum fault_kind k, enum side side)
 	struct stress_pair p;
 	struct xfer_buf *target;
 	uint64_t err0, errs, injected;
-	int n, err, err_at, posted = FAULTS_WRS;
+	int n, err, err_at, posted = FAULTS_WRS, done_before;
 	double t0 = xfer_now();
 
 	/* The responder may spend 5 s in a fence wait: no retransmission. */
@@ -292,8 +317,10 @@ static void run_case(enum fault_kind k, enum side side)
 	stress_dte_stats(target->fd, &st0);
 	prepare(k, target);
 	err0 = stress_counter(&dev, "dmabuf_refault_errors");
-	post_writes(&p, k, target, 0, FAULTS_WRS);
-	n = stress_poll(p.req.cq, wc, FAULTS_WRS, STRESS_WC_TIMEOUT_S);
+	done_before = post_writes(&p, k, target, 0, FAULTS_WRS, wc);
+	n = done_before + stress_poll(p.req.cq, wc + done_before,
+				      FAULTS_WRS - done_before,
+				      STRESS_WC_TIMEOUT_S);
 	injected = injected_since(k, target->fd, &st0);
 	if (n != FAULTS_WRS)
 		xfer_die("%s %s: %d of %d WRs completed in %d s",
@@ -304,7 +331,7 @@ static void run_case(enum fault_kind k, enum side side)
 
 	/* A revocation after the last WRITE: the next one must fail. */
 	if (k == REVOKE && err_at == FAULTS_WRS) {
-		post_writes(&p, k, target, FAULTS_WRS, 1);
+		post_writes(&p, k, target, FAULTS_WRS, 1, NULL);
 		if (stress_poll(p.req.cq, wc + FAULTS_WRS, 1,
 				STRESS_WC_TIMEOUT_S) != 1)
 			xfer_die("revoke: no completion of the WR after it");
@@ -356,11 +383,33 @@ static void run_case(enum fault_kind k, enum side side)
 	t->cases++;
 	t->injected += injected;
 	t->refault_errors += errs;
+	if (k == REVOKE)
+		printf("faults: %s %s: %d of %d WRs not completed just before the revocation\n",
+		       kind_names[k], side_names[side],
+		       FAULTS_WRS - done_before, FAULTS_WRS);
 	printf("faults: %s %s: WR %d %s, %d flushed, refault_errors +%" PRIu64
 	       ", injected %" PRIu64 ", %.1f s\n", kind_names[k],
 	       side_names[side], err_at, ibv_wc_status_str(want),
 	       posted - err_at - 1, errs, injected, xfer_now() - t0);
 	fflush(stdout);
+	/* The error hit a WR that was outstanding when the revocation came. */
+	if (k == REVOKE && err_at >= FAULTS_WRS) {
+		t->late++;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Case @k, @side; a revocation that raced nothing is made again, up to
+ * FAULTS_REVOKE_TRIES times.
+ */
+static void run_case_mid_flight(enum fault_kind k, enum side side)
+{
+	for (int tries = 1; !run_case(k, side); tries++)
+		if (tries == FAULTS_REVOKE_TRIES)
+			xfer_die("%s %s: none of %d revocations came while WRs were outstanding",
+				 kind_names[k], side_names[side], tries);
 }
 
 /* Both sides of every kind in @kinds, while @b allows; returns the cases. */
@@ -375,7 +424,7 @@ static unsigned int run_round(const struct stress_budget *b, uint64_t round,
 		for (int side = LOCAL; side <= REMOTE; side++) {
 			if (!stress_budget_step(b, round))
 				return cases;
-			run_case(k, side);
+			run_case_mid_flight(k, side);
 			cases++;
 		}
 	}
@@ -452,9 +501,9 @@ int main(int argc, char **argv)
 		printf("faults: kind=%s cases=%u injected=%" PRIu64
 		       " wr_errors=%" PRIu64 " flushed=%" PRIu64
 		       " succeeded_first=%" PRIu64 " refault_errors=%" PRIu64
-		       "\n", kind_names[k], t->cases, t->injected,
-		       t->wr_errors, t->flushed, t->successes,
-		       t->refault_errors);
+		       " late=%" PRIu64 "\n", kind_names[k], t->cases,
+		       t->injected, t->wr_errors, t->flushed, t->successes,
+		       t->refault_errors, t->late);
 	}
 	printf("faults: bystander verified=%" PRIu64 " moves=%" PRIu64 "\n",
 	       bytes, moves);
