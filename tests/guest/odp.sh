@@ -1,6 +1,8 @@
 #!/bin/bash
 # On-demand paging memory regions on rxe0. First the cases of
-# tests/verbs/odp_test, one record per case; then rdma_xfer with every
+# tests/verbs/odp_test, one record per case (on QEMU with 2 MiB huge pages
+# reserved, so that its huge-page cases run, and rdma-core's huge-page ODP
+# tests after them); then rdma_xfer with every
 # byte verified on explicit and implicit ODP memory, with the memory
 # discarded (MADV_DONTNEED), replaced (munmap + mmap) and COW-protected
 # (fork) under traffic, and prefetched before it.
@@ -10,7 +12,36 @@ SUITE=odp/$RDG_BACKEND
 . "$RDG_TOP/tests/lib/records.sh"
 bin=$RDG_TOP/build/tests/verbs
 xfer=$bin/rdma_xfer
+
+# The huge-page cases need free 2 MiB pages; only the QEMU kernel has them
+# (UML has no hugetlb), and there they must run, not skip.
+if [ "$RDG_BACKEND" = qemu ]; then
+	echo 8 > /proc/sys/vm/nr_hugepages
+	read -r huge_free < <(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
+	if [ "${huge_free:-0}" -ge 4 ]; then
+		pass huge-pages-reserved
+	else
+		fail huge-pages-reserved "HugePages_Free is ${huge_free:-absent} after asking for 8"
+	fi
+fi
 record_lines odp_test "" "$bin/odp_test"
+
+# rdma-core's huge-page ODP tests (IBV_ACCESS_HUGETLB), where there are
+# huge pages: they skip without them.
+if [ "$RDG_BACKEND" = qemu ]; then
+	. "$RDG_TOP/tests/lib/pyverbs.sh"
+	log=$RDG_RESULTS/pyverbs-odp-huge.log
+	"$pyverbs_run_tests" --dev rxe0 --gid 1 -v \
+		tests.test_odp.OdpTestCase.test_odp_rc_huge_traffic \
+		tests.test_odp.OdpTestCase.test_odp_rc_huge_user_addr_traffic \
+		> "$log" 2>&1
+	echo "run_tests.py exit status $?" >> "$log"
+	# No known failure, no allowed skip: with huge pages reserved above,
+	# both must pass.
+	/usr/bin/python3 "$RDG_TOP/tests/lib/unittest_results.py" "$SUITE" \
+		"$log" /dev/null /dev/null >> "$RESULTS_FILE" ||
+		fail pyverbs-odp-huge "could not parse $log"
+fi
 
 # xfer_case NAME MEM COND... -- ARGS...: one record. Nothing is pinned,
 # so the run must have made rxe fault pages in.
