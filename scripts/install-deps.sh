@@ -14,6 +14,8 @@ packages=(
 	libnl-route-3-dev libudev-dev libpci-dev autoconf automake libtool
 	# series export
 	git
+	# clients suite (tests/guest/clients.sh): transports run unmodified
+	ucx-utils
 	# benchmark report plots
 	python3-matplotlib
 )
