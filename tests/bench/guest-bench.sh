@@ -18,10 +18,12 @@ gid=${BENCH_GID:-1}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	: "${BENCH_REPS:=2}" "${BENCH_DURATION:=1}" "${BENCH_SIZES:=4096 65536 4194304}"
 	: "${BENCH_REG_SIZES:=1M 64M}" "${BENCH_REFAULT_COUNT:=50}"
+	: "${BENCH_REFAULT_SIZES:=1M 64M}"
 else
 	: "${BENCH_REPS:=4}" "${BENCH_DURATION:=1}"
 	: "${BENCH_SIZES:=4096 16384 65536 262144 1048576 4194304}"
 	: "${BENCH_REG_SIZES:=1M 64M 1G}" "${BENCH_REFAULT_COUNT:=200}"
+	: "${BENCH_REFAULT_SIZES:=1M 64M 1G}"
 fi
 : "${BENCH_TOOLS:=ib_write_bw ib_read_bw ib_send_bw}"
 : "${BENCH_CONFIGS:=pinned odp udmabuf heap exporter move10ms move1ms}"
@@ -88,18 +90,25 @@ if [ -d "$ev" ]; then
 	echo 1 > "$ev/enable"
 fi
 printf 'buf_bytes\tcase\tcount\tmedian_us\tp99_us\tmin_us\n' > "$out/refault.tsv"
-printf 'buf_bytes\tlength\tduration_ns\terr\n' > "$out/refault_trace.tsv"
+printf 'buf_bytes\tlength\tduration_ns\terr\tfence_ns\tvmap_ns\n' > "$out/refault_trace.tsv"
 : > "$out/refault.err"
-for bufsize in 1048576 67108864; do
+for size in $BENCH_REFAULT_SIZES; do
+	bufsize=$(numfmt --from=iec "$size")
+	# A move copies the whole buffer: fewer of them for the larger ones.
 	n=$BENCH_REFAULT_COUNT
 	[ "$bufsize" -gt 1048576 ] && n=$((n / 4))
+	[ "$bufsize" -gt 67108864 ] && n=$((n / 4))
+	[ "$n" -ge 5 ] || n=5
 	"$bin/refault_lat" -d "$dev" -g "$gid" -n "$n" -s "$bufsize" 2>> "$out/refault.err" |
 		awk -v b="$bufsize" 'NR > 1 { print b "\t" $0 }' >> "$out/refault.tsv"
 	if [ -d "$ev" ]; then
 		echo 0 > "$ev/enable"
-		# lkey=0x.. length=N duration_ns=N err=N
-		grep -o 'length=[0-9]* duration_ns=[0-9]* err=-\?[0-9]*' "$trace/trace" |
-			tr '=' ' ' | awk -v b="$bufsize" '{ print b "\t" $2 "\t" $4 "\t" $6 }' \
+		# lkey=0x.. length=N duration_ns=N err=N [fence_ns=N vmap_ns=N]
+		# (kernels before the refault's breakdown stop at err)
+		grep -o 'length=[0-9]* duration_ns=[0-9]* err=-\?[0-9]*\( fence_ns=[0-9]* vmap_ns=[0-9]*\)\?' \
+			"$trace/trace" | tr '=' ' ' |
+			awk -v b="$bufsize" '{ print b "\t" $2 "\t" $4 "\t" $6 "\t" \
+				($8 == "" ? "NA" : $8) "\t" ($10 == "" ? "NA" : $10) }' \
 			>> "$out/refault_trace.tsv"
 		echo > "$trace/trace"
 		echo 1 > "$ev/enable"

@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """Turn the raw results of tests/bench/guest-bench.sh into a report.
 
-usage: report.py RESULTS_DIR [GUEST_DIR]
+usage: report.py RESULTS_DIR [GUEST_DIR [BASE_DIR]]
 
 Reads GUEST_DIR/{env.txt,memcpy.tsv,reg.tsv,refault.tsv,refault_trace.tsv,
 odp_trace.tsv,
 bw.tsv} (GUEST_DIR defaults to RESULTS_DIR/guest) and writes
 RESULTS_DIR/report.md, RESULTS_DIR/bw.png (bandwidth against message size)
-and RESULTS_DIR/ratio.png (each configuration over pinned).
+and RESULTS_DIR/ratio.png (each configuration over pinned). BASE_DIR holds
+the same job's results on another revision's kernel (make bench
+BENCH_BASE=REV, with BASE_DIR/rev.txt): the report then compares the two,
+ratio to pinned against ratio to pinned, refault against refault.
 
 Every figure is a benchmark, never a pass/fail test: the report says where
 each target stands, with the spread that the numbers have.
@@ -151,6 +154,78 @@ def interp_cost(costs, buf):
     return pts[-1][1]
 
 
+def refault_breakdown(trace):
+    """{buffer bytes: (count, errors, median total, fence, vmap in us)} from
+    the refault tracepoint; fence and vmap are None for a kernel whose
+    tracepoint has no breakdown."""
+    by = defaultdict(list)
+    errs = defaultdict(int)
+    for r in trace:
+        b = int(r["buf_bytes"])
+        if r["err"] not in ("0", ""):
+            errs[b] += 1
+            continue
+        by[b].append(tuple(fnum(r.get(k)) for k in ("duration_ns", "fence_ns", "vmap_ns")))
+    out = {}
+    for b, rows in by.items():
+        cols = []
+        for i in range(3):
+            v = [x[i] / 1e3 for x in rows if x[i] is not None]
+            cols.append(statistics.median(v) if v else None)
+        out[b] = (len(rows), errs[b], *cols)
+    for b in errs:
+        out.setdefault(b, (0, errs[b], None, None, None))
+    return out
+
+
+def base_section(base_dir, tools, sizes, ratio, trace):
+    """The before/after comparison with another revision's kernel."""
+    rev = read_env(os.path.join(base_dir, "rev.txt"))
+    benv = read_env(os.path.join(base_dir, "env.txt"))
+    name = f"`{rev.get('rev', '?')}` ({rev.get('commit', '?')})"
+    _, bratio, _, _ = bandwidth(read_tsv(os.path.join(base_dir, "bw.tsv")))
+    btrace = read_tsv(os.path.join(base_dir, "refault_trace.tsv"))
+    L = ["## Before and after", ""]
+    L.append(f"The same job on the bench kernel of {name}: this checkout's kernel with that "
+             f"revision's kernel/patches and drivers/ (tests/bench/base-kernel.sh), booted "
+             f"after this run's guest, {benv.get('start', '?')}. Bandwidth of two boots is "
+             f"never compared directly: each memory type's ratio to the pinned MR of its own "
+             f"round is.")
+    L.append("")
+    cfgs = [c for c in CONFIG_LABELS if c != "pinned"
+            and any(bratio[t][s][c] for t in tools for s in sizes)]
+    if cfgs:
+        L.append("| tool | size | memory | ratio to pinned, before | after | after / before |")
+        L.append("|---|---|---|---|---|---|")
+        for c in cfgs:
+            for t in tools:
+                for sz in sizes:
+                    b, a = bratio[t][sz][c], ratio[t][sz][c]
+                    if not b or not a:
+                        continue
+                    L.append(f"| {t} | {size_str(sz)} | {SHORT[c]} | "
+                             f"{median(b):.3f} [{min(b):.2f}-{max(b):.2f}] | "
+                             f"{median(a):.3f} [{min(a):.2f}-{max(a):.2f}] | "
+                             f"{median(a) / median(b):.3f} |")
+        L.append("")
+    before, after = refault_breakdown(btrace), refault_breakdown(trace)
+    if before or after:
+        L.append("Refault, in the kernel (tracepoint `rxe:rxe_dmabuf_refault`, median in us; "
+                 "a kernel whose tracepoint has no breakdown shows n/a for its parts):")
+        L.append("")
+        L.append("| buffer | before: total | fence wait | vmap | after: total | fence wait | "
+                 "vmap | after / before |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        for b in sorted(set(before) | set(after)):
+            cb = before.get(b, (0, 0, None, None, None))
+            ca = after.get(b, (0, 0, None, None, None))
+            quot = f"{ca[2] / cb[2]:.2f}" if ca[2] and cb[2] else "n/a"
+            L.append(f"| {size_str(b)} | {fmt(cb[2], 1)} | {fmt(cb[3], 1)} | {fmt(cb[4], 1)} | "
+                     f"{fmt(ca[2], 1)} | {fmt(ca[3], 1)} | {fmt(ca[4], 1)} | {quot} |")
+        L.append("")
+    return L
+
+
 def plot(path_bw, path_ratio, tools, sizes, configs, bw, ratio, memcpy):
     try:
         import matplotlib
@@ -225,9 +300,10 @@ def plot(path_bw, path_ratio, tools, sizes, configs, bw, ratio, memcpy):
 
 def main():
     if len(sys.argv) < 2:
-        sys.exit("usage: report.py RESULTS_DIR [GUEST_DIR]")
+        sys.exit("usage: report.py RESULTS_DIR [GUEST_DIR [BASE_DIR]]")
     outdir = sys.argv[1]
     gdir = sys.argv[2] if len(sys.argv) > 2 else os.path.join(outdir, "guest")
+    base_dir = sys.argv[3] if len(sys.argv) > 3 else None
     env = read_env(os.path.join(gdir, "env.txt"))
     rows = read_tsv(os.path.join(gdir, "bw.tsv"))
     memcpy = {int(r["bytes"]): float(r["MiB_per_s"]) for r in read_tsv(os.path.join(gdir, "memcpy.tsv"))}
@@ -466,21 +542,22 @@ def main():
         L.append("")
     if trace:
         L.append("rxe's tracepoint `rxe:rxe_dmabuf_refault` (time rxe spent remapping, in the "
-                 "kernel) during those runs:")
+                 "kernel) during those runs, and its parts: the wait for the exporter's "
+                 "kernel fences (the move's copy), and `dma_buf_vmap()` of the whole buffer; "
+                 "*other* is the rest (locking, bookkeeping). Medians in us, each column on "
+                 "its own, so the parts need not add up to the total exactly.")
         L.append("")
-        L.append("| buffer | refaults | median (us) | p99 (us) | errors |")
-        L.append("|---|---|---|---|---|")
-        by = defaultdict(list)
-        errs = defaultdict(int)
-        for r in trace:
-            by[int(r["buf_bytes"])].append(float(r["duration_ns"]) / 1e3)
-            if r["err"] not in ("0", ""):
-                errs[int(r["buf_bytes"])] += 1
-        for b in sorted(by):
-            v = sorted(by[b])
-            p99 = v[min(len(v) - 1, max(0, int(0.99 * len(v) + 0.999999) - 1))]
-            L.append(f"| {size_str(b)} | {len(v)} | {statistics.median(v):.1f} | {p99:.1f} | "
-                     f"{errs[b]} |")
+        L.append("| buffer | refaults | total | p99 | fence wait | vmap | other | errors |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        parts = refault_breakdown(trace)
+        for b in sorted(parts):
+            n, nerr, total, fence, vmap = parts[b]
+            v = sorted(fnum(r["duration_ns"]) / 1e3 for r in trace
+                       if int(r["buf_bytes"]) == b and r["err"] == "0")
+            p99 = v[min(len(v) - 1, max(0, int(0.99 * len(v) + 0.999999) - 1))] if v else None
+            other = total - fence - vmap if None not in (total, fence, vmap) else None
+            L.append(f"| {size_str(b)} | {n} | {fmt(total, 1)} | {fmt(p99, 1)} | "
+                     f"{fmt(fence, 1)} | {fmt(vmap, 1)} | {fmt(other, 1)} | {nerr} |")
         L.append("")
     if not refault and not trace:
         L.append("Not measured.")
@@ -512,6 +589,9 @@ def main():
     else:
         L.append("Not measured.")
         L.append("")
+
+    if base_dir:
+        L.extend(base_section(base_dir, tools, sizes, ratio, trace))
 
     # memcpy
     if memcpy:

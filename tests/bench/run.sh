@@ -8,7 +8,11 @@
 #   BENCH_QUICK=1      a short run (about 6 minutes) instead of the full one (about 22)
 #   BACKEND=uml|qemu   the guest (default uml); BENCH_MEM (default 4G)
 #   BENCH_REPS, BENCH_DURATION, BENCH_SIZES, BENCH_TOOLS, BENCH_CONFIGS,
-#   BENCH_REG_SIZES, BENCH_REFAULT_COUNT   passed to the guest job
+#   BENCH_REG_SIZES, BENCH_REFAULT_COUNT, BENCH_REFAULT_SIZES
+#                      passed to the guest job
+#   BENCH_BASE=REV     also boot the bench kernel of revision REV's rxe series
+#                      (tests/bench/base-kernel.sh) and report before/after
+#   BENCH_BASE_CONFIGS the memory types measured on it (default: pinned odp)
 #
 # Exit status: 0 when the benchmark ran and the report was written (the
 # targets are reported, never enforced); 125 if the guest kernel logged a
@@ -47,10 +51,19 @@ for s in ${BENCH_SIZES:-}; do
 	[[ "$s" =~ ^[1-9][0-9]*$ ]] && [ "$s" -le 8388608 ] ||
 		die "BENCH_SIZES: '$s' is not a message size in bytes (1..8388608)"
 done
-for s in ${BENCH_REG_SIZES:-}; do
-	[[ "$s" =~ ^[1-9][0-9]*[KMG]?$ ]] ||
-		die "BENCH_REG_SIZES: '$s' is not a size (a number with an optional K, M or G)"
+for v in BENCH_REG_SIZES BENCH_REFAULT_SIZES; do
+	for s in ${!v:-}; do
+		[[ "$s" =~ ^[1-9][0-9]*[KMG]?$ ]] ||
+			die "$v: '$s' is not a size (a number with an optional K, M or G)"
+	done
 done
+for c in ${BENCH_BASE_CONFIGS:-}; do
+	case "$c" in pinned|odp|udmabuf|heap|exporter|move10ms|move1ms) ;;
+	*) die "BENCH_BASE_CONFIGS: unknown configuration '$c'" ;;
+	esac
+done
+[ -z "${BENCH_BASE_CONFIGS:-}" ] || [[ " $BENCH_BASE_CONFIGS " == *" pinned "* ]] ||
+	die "BENCH_BASE_CONFIGS must include pinned, the reference of every ratio"
 
 arch=$([ "$backend" = uml ] && echo um || echo x86_64)
 [ -f "$build/kernel/$arch-bench/include/config/kernel.release" ] ||
@@ -62,6 +75,10 @@ help=$("$build/perftest/bin/ib_write_bw" --help 2>&1)
 /usr/bin/python3 -c 'import matplotlib' 2>/dev/null ||
 	die "python3-matplotlib is missing: apt-get install --no-install-recommends python3-matplotlib"
 make -C "$top/tests/bench" --no-print-directory -s || die "building tests/bench failed"
+base_build=
+if [ -n "${BENCH_BASE:-}" ]; then
+	base_build=$("$top/tests/bench/base-kernel.sh" "$BENCH_BASE" "$arch") || exit 2
+fi
 
 # A UML process's memory is host mmaps of the guest's pages, one per page
 # at worst: registering (and touching) 1 GiB needs more than the host's
@@ -85,7 +102,7 @@ mkdir -p "$dir"
 timeout=$([ "$quick" = 1 ] && echo 1200 || echo 3600)
 env_args=()
 for v in BENCH_QUICK BENCH_REPS BENCH_DURATION BENCH_SIZES BENCH_TOOLS BENCH_CONFIGS \
-	 BENCH_REG_SIZES BENCH_REFAULT_COUNT; do
+	 BENCH_REG_SIZES BENCH_REFAULT_COUNT BENCH_REFAULT_SIZES; do
 	[ -n "${!v:-}" ] && env_args+=("$v=${!v}")
 done
 
@@ -105,12 +122,29 @@ start=$(date +%s)
 	--timeout "$timeout" --results "$dir/guest" -- \
 	env "${env_args[@]}" bash "$top/tests/bench/guest-bench.sh"
 rc=$?
-kill "$sampler" 2>/dev/null
-wait "$sampler" 2>/dev/null
 echo "bench: guest finished in $(($(date +%s) - start)) s (exit $rc)"
 
+# The base kernel: the same job in a second guest, fewer memory types.
+# Ratios to pinned are compared across the two boots, never raw bandwidth.
+report_args=("$dir" "$dir/guest")
+if [ -n "$base_build" ] && [ "$rc" = 0 ]; then
+	base_env=("${env_args[@]}" "BENCH_CONFIGS=${BENCH_BASE_CONFIGS:-pinned odp}")
+	echo "bench: the same job on $BENCH_BASE's kernel; results in $dir/base"
+	start=$(date +%s)
+	BUILD=$base_build "$top/kernel/run-guest.sh" --backend "$backend" --flavor bench \
+		--mem "$mem" --timeout "$timeout" --results "$dir/base" -- \
+		env "${base_env[@]}" bash "$top/tests/bench/guest-bench.sh"
+	rc=$?
+	echo "bench: base guest finished in $(($(date +%s) - start)) s (exit $rc)"
+	printf 'rev\t%s\ncommit\t%s\n' "$BENCH_BASE" \
+		"$(git -C "$top" rev-parse --short "$BENCH_BASE")" > "$dir/base/rev.txt"
+	report_args+=("$dir/base")
+fi
+kill "$sampler" 2>/dev/null
+wait "$sampler" 2>/dev/null
+
 if [ -s "$dir/guest/bw.tsv" ] || [ -s "$dir/guest/reg.tsv" ]; then
-	/usr/bin/python3 "$top/tests/bench/report.py" "$dir" "$dir/guest" ||
+	/usr/bin/python3 "$top/tests/bench/report.py" "${report_args[@]}" ||
 		{ echo "bench: report.py failed" >&2; [ "$rc" = 0 ] && rc=1; }
 fi
 if [ -f "$dir/report.md" ]; then
