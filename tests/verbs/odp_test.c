@@ -35,6 +35,7 @@
 
 #include <rdma/ib_user_verbs.h>
 
+#include "fuzz_uverbs.h"
 #include "kit.h"
 
 /* An access to missing memory must fail well within this. */
@@ -984,6 +985,61 @@ static int case_implicit_churn(int unused)
 	return 0;
 }
 
+/*
+ * An implicit MR outlives the process that registered it when another
+ * process holds the device file: here a fork registers it, sends its keys
+ * home and exits without touching it, so no child umem ever held its mm.
+ * rxe must not use the dead process's mm then: a peer's WRITE at the MR
+ * completes with a remote access error (there is nothing to reach), and
+ * the kernel logs nothing (KASAN sees any use of the freed mm). The MR
+ * is libibverbs' in the fork only: it is destroyed by its handle.
+ */
+static int case_implicit_owner_exited(int unused)
+{
+	uint32_t keys[2] = { 0, 0 };	/* handle, rkey */
+	struct kit_pair *p;
+	int fds[2], status, err;
+	ssize_t got;
+	pid_t pid;
+
+	(void)unused;
+	if (kit_new_pair(IBV_QPT_RC, 0, &p))
+		return -1;
+	if (pipe(fds))
+		return fail("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		return fail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		struct ibv_mr *mr = ibv_reg_mr(kit_dev.pd, NULL, SIZE_MAX,
+					       ACC_RW | IBV_ACCESS_ON_DEMAND);
+
+		if (mr) {
+			keys[0] = mr->handle;
+			keys[1] = mr->rkey;
+		}
+		_exit(write(fds[1], keys, sizeof(keys)) == sizeof(keys) &&
+		      mr ? 0 : 1);
+	}
+	close(fds[1]);
+	got = read(fds[0], keys, sizeof(keys));
+	close(fds[0]);
+	if (waitpid(pid, &status, 0) != pid)
+		return fail("waitpid: %s", strerror(errno));
+	if (got != sizeof(keys) || !WIFEXITED(status) || WEXITSTATUS(status))
+		return fail("the fork could not register an implicit ODP MR (status 0x%x)",
+			    status);
+	if (kit_expect_wc(kit_rdma(p, IBV_WR_RDMA_WRITE,
+				   (uintptr_t)kit_host.addr, kit_host.mr->lkey,
+				   (uintptr_t)kit_host.addr, keys[1], 64,
+				   ERR_TIMEOUT_MS),
+			  IBV_WC_REM_ACCESS_ERR,
+			  "RDMA WRITE at an implicit MR of an exited process"))
+		return -1;
+	err = raw_destroy_mr_write(kit_dev.ctx->cmd_fd, keys[0]);
+	return err ? fail("destroying the MR by its handle: %s", strerror(err)) : 0;
+}
+
 #define HUGE_LEN	(2UL << 20)
 
 enum { HUGE_FLAG, HUGE_NO_FLAG, HUGE_IMPLICIT };
@@ -1418,6 +1474,7 @@ static const struct kit_case tests[] = {
 	{ "implicit-probe-unmapped", case_implicit_probe, PROBE_UNMAPPED },
 	{ "implicit-probe-prot-none", case_implicit_probe, PROBE_PROT_NONE },
 	{ "implicit-unmapped-children-freed", case_implicit_churn, 0 },
+	{ "implicit-owner-exited", case_implicit_owner_exited, 0 },
 	{ "explicit-huge-hugetlb-access", case_huge, HUGE_FLAG },
 	{ "explicit-huge", case_huge, HUGE_NO_FLAG },
 	{ "implicit-huge", case_huge, HUGE_IMPLICIT },

@@ -14,7 +14,7 @@
  *
  *  - Copies only ever try for copy_sem, for read: with it they check that
  *    the pages they need are mapped, copy and release it. Copies on one
- *    umem thus run concurrently and never sleep on a lock.
+ *    umem thus run concurrently and never wait for each other.
  *  - An invalidation takes umem_mutex, then copy_sem for write, which
  *    waits for the copies in flight, and unmaps. The rwsem's release and
  *    acquire order the unmap before any later copy's look at dma_list.
@@ -33,9 +33,10 @@
  * whose range the process unmaps is freed again by a work item, so what
  * children hold follows what the process maps now, not all it ever mapped.
  * The children_sem of the MR keeps a child alive while it is in use:
- * taken for read around every lookup and use of a child, for write to
- * free one. It nests outside umem_mutex and mmap_lock; the notifier, which
- * runs under mmap_lock, never takes it.
+ * taken for read around each lookup and use of one child, for write only
+ * to take a child out of the MR. It nests outside umem_mutex and
+ * mmap_lock. The notifier never takes it: it can run from reclaim, under
+ * any allocation, a holder's of children_sem included.
  */
 
 #include <linux/mm.h>
@@ -57,6 +58,7 @@
 
 struct rxe_mr_odp;
 
+/* A umem's private data. */
 struct rxe_odp_gate {
 	/* Read: a copy using the pages. Write: an invalidation unmapping. */
 	struct rw_semaphore	copy_sem;
@@ -74,10 +76,15 @@ struct rxe_mr_odp {
 	 * RXE_ODP_CHILD_UNMAPPED when the process unmapped part of them.
 	 */
 	struct xarray		children;
-	/* Read: a child in use. Write: freeing children. */
+	/* Read: a child in use. Write: taking a child out. */
 	struct rw_semaphore	children_sem;
 	/* Frees the children marked unmapped that have no VMA left. */
 	struct work_struct	reap_work;
+	/*
+	 * Implicit: the process's mm, held for new children and the reaper
+	 * (the root umem holds no reference; only children's notifiers do).
+	 */
+	struct mm_struct	*mm;
 };
 
 #define RXE_ODP_CHILD_UNMAPPED	XA_MARK_1
@@ -96,6 +103,14 @@ static struct rxe_odp_gate *rxe_odp_gate_alloc(struct rxe_mr_odp *implicit)
 static struct rxe_dev *rxe_odp_dev(struct ib_umem_odp *umem)
 {
 	return to_rdev(umem->umem.ibdev);
+}
+
+/* Have the reaper look at child @idx of @odp: its range lost a VMA. */
+static void rxe_odp_reap_later(struct rxe_mr_odp *odp, unsigned long idx)
+{
+	xa_set_mark(&odp->children, idx, RXE_ODP_CHILD_UNMAPPED);
+	/* It waits for mmap_lock and children_sem: not on a per-CPU pool. */
+	queue_work(system_unbound_wq, &odp->reap_work);
 }
 
 /**
@@ -142,23 +157,23 @@ VISIBLE_IF_KUNIT bool rxe_odp_invalidate(struct mmu_interval_notifier *mni,
 	}
 
 	mmu_interval_set_seq(mni, cur_seq);
-	start = max_t(u64, ib_umem_start(umem), range->start);
-	end = min_t(u64, ib_umem_end(umem), range->end);
+	/* Whole entries: a huge page the range covers only part of too. */
+	start = ALIGN_DOWN(max_t(u64, ib_umem_start(umem), range->start),
+			   BIT_ULL(umem->page_shift));
+	end = ALIGN(min_t(u64, ib_umem_end(umem), range->end),
+		    BIT_ULL(umem->page_shift));
 	ib_umem_odp_unmap_dma_pages(umem, start, end);
 
 	up_write(&g->copy_sem);
 	mutex_unlock(&umem->umem_mutex);
 
 	/*
-	 * A child cannot be freed from its own notifier: leave it to the
-	 * work, which frees it if no VMA is left in its range.
+	 * Freeing a child removes its notifier, which waits for the
+	 * invalidation in progress: this one. Leave it to the reaper.
 	 */
-	if (g->implicit && range->event == MMU_NOTIFY_UNMAP) {
-		xa_set_mark(&g->implicit->children,
-			    ib_umem_start(umem) >> RXE_ODP_CHILD_SHIFT,
-			    RXE_ODP_CHILD_UNMAPPED);
-		schedule_work(&g->implicit->reap_work);
-	}
+	if (g->implicit && range->event == MMU_NOTIFY_UNMAP)
+		rxe_odp_reap_later(g->implicit,
+				   ib_umem_start(umem) >> RXE_ODP_CHILD_SHIFT);
 
 	rxe_counter_inc(rxe_odp_dev(umem), RXE_CNT_ODP_INVALIDATIONS);
 	trace_rxe_odp_invalidate(start, end - start,
@@ -315,22 +330,28 @@ static void rxe_odp_free_umem(struct ib_umem_odp *umem)
 }
 
 /*
- * Whether @va of @mm lies in a readable VMA now: a PROT_NONE reservation
- * or guard region has nothing a copy could reach either.
+ * Whether a readable VMA of @mm intersects [start, end) now: a PROT_NONE
+ * reservation or guard region has nothing a copy could reach either.
  */
-static bool rxe_odp_va_mapped(struct mm_struct *mm, u64 va)
+static bool rxe_odp_range_readable(struct mm_struct *mm, u64 start, u64 end)
 {
 	struct vm_area_struct *vma;
-	bool mapped;
+	bool readable = false;
 
 	if (!mmget_not_zero(mm))
 		return false;
 	mmap_read_lock(mm);
-	vma = vma_lookup(mm, va);
-	mapped = vma && (vma->vm_flags & VM_READ);
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
+	     vma = find_vma(mm, vma->vm_end)) {
+		if (vma->vm_flags & VM_READ) {
+			readable = true;
+			break;
+		}
+	}
 	mmap_read_unlock(mm);
-	mmput(mm);
-	return mapped;
+	/* The last reference would tear the mm down here: not under locks. */
+	mmput_async(mm);
+	return readable;
 }
 
 /*
@@ -352,13 +373,13 @@ static struct ib_umem_odp *rxe_odp_child(struct rxe_mr *mr, u64 va)
 	 * No user mapping can lie there, and a child at the very top of
 	 * the address space would wrap around.
 	 */
-	if (va >= odp->umem->umem.owning_mm->task_size)
+	if (va >= odp->mm->task_size)
 		return ERR_PTR(-EFAULT);
 	/*
-	 * A child lives as long as the MR: make one only where the process
-	 * has memory, not wherever a peer points.
+	 * Make a child only where the process has memory, not wherever a
+	 * peer points: a child stays until its range is unmapped.
 	 */
-	if (!rxe_odp_va_mapped(odp->umem->umem.owning_mm, va))
+	if (!rxe_odp_range_readable(odp->mm, va, va + 1))
 		return ERR_PTR(-EFAULT);
 
 	child = rxe_odp_new_umem(mr, (u64)idx << RXE_ODP_CHILD_SHIFT,
@@ -372,49 +393,50 @@ static struct ib_umem_odp *rxe_odp_child(struct rxe_mr *mr, u64 va)
 		rxe_odp_free_umem(child);
 		return xa_is_err(old) ? ERR_PTR(xa_err(old)) : old;
 	}
+	/*
+	 * An unmap since the check above found no child to mark. munmap
+	 * takes the VMA out before it invalidates, so checking again now
+	 * that the child is in the xarray misses none.
+	 */
+	if (!rxe_odp_range_readable(odp->mm, ib_umem_start(child),
+				    ib_umem_end(child)))
+		rxe_odp_reap_later(odp, idx);
 	return child;
 }
 
-/* Whether any VMA of @mm lies in the range of @umem. */
-static bool rxe_odp_range_mapped(struct mm_struct *mm, struct ib_umem_odp *umem)
-{
-	bool mapped;
-
-	mmap_read_lock(mm);
-	mapped = find_vma_intersection(mm, ib_umem_start(umem),
-				       ib_umem_end(umem));
-	mmap_read_unlock(mm);
-	return mapped;
-}
-
 /*
- * Free the children of an implicit MR that the process unmapped part of
- * and that have no VMA left. One mapped again since is freed too if the
- * check runs before the new mapping: the next access makes a new child.
+ * Free the children of an implicit MR that were marked unmapped and have
+ * no readable VMA left. A child is looked at by its index alone until it
+ * is out of the xarray: only then is it ours. One mapped again since the
+ * check is freed too; the next access makes a new child.
  */
 static void rxe_odp_reap_children(struct work_struct *work)
 {
 	struct rxe_mr_odp *odp = container_of(work, struct rxe_mr_odp,
 					      reap_work);
-	struct mm_struct *mm = odp->umem->umem.owning_mm;
 	struct ib_umem_odp *child;
-	unsigned long idx;
+	unsigned long idx = 0;
 
-	/* An exiting process: its MR's release frees every child. */
-	if (!mmget_not_zero(mm))
-		return;
-	down_write(&odp->children_sem);
-	xa_for_each_marked(&odp->children, idx, child, RXE_ODP_CHILD_UNMAPPED) {
+	while (xa_find(&odp->children, &idx, ULONG_MAX,
+		       RXE_ODP_CHILD_UNMAPPED)) {
 		xa_clear_mark(&odp->children, idx, RXE_ODP_CHILD_UNMAPPED);
-		if (rxe_odp_range_mapped(mm, child))
-			continue;
-		xa_erase(&odp->children, idx);
-		rxe_odp_free_umem(child);
-		rxe_counter_inc(rxe_odp_dev(odp->umem),
-				RXE_CNT_ODP_CHILDREN_FREED);
+		if (!rxe_odp_range_readable(odp->mm,
+					    (u64)idx << RXE_ODP_CHILD_SHIFT,
+					    (u64)(idx + 1) << RXE_ODP_CHILD_SHIFT)) {
+			/* Waits for the copies using it; new ones miss it. */
+			down_write(&odp->children_sem);
+			child = xa_erase(&odp->children, idx);
+			up_write(&odp->children_sem);
+			if (child) {
+				rxe_odp_free_umem(child);
+				rxe_counter_inc(rxe_odp_dev(odp->umem),
+						RXE_CNT_ODP_CHILDREN_FREED);
+			}
+		}
+		if (idx == ULONG_MAX)
+			break;
+		idx++;
 	}
-	up_write(&odp->children_sem);
-	mmput(mm);
 }
 
 /*
@@ -451,31 +473,32 @@ static int rxe_odp_mr_run(struct rxe_mr *mr, u64 iova, u64 length, bool write,
 	struct rxe_mr_odp *odp = mr->odp;
 	bool implicit = odp->umem->is_implicit_odp;
 	struct ib_umem_odp *umem;
-	u64 va, avail, n;
+	u64 va, avail, n = 0;
 	int err = 0;
 
-	if (implicit)
-		down_read(&odp->children_sem);
 	while (length) {
+		/* One child at a time: the reaper waits for no more. */
+		if (implicit)
+			down_read(&odp->children_sem);
 		umem = rxe_odp_lookup(mr, iova, &va, &avail);
 		if (IS_ERR(umem)) {
 			err = PTR_ERR(umem);
-			break;
+		} else {
+			n = min(length, avail);
+			if (fn)
+				err = rxe_odp_run(umem, va, n, write, fn, arg);
+			else
+				err = rxe_odp_map_and_run(umem, va, n, write,
+							  fault, NULL, NULL);
 		}
-		n = min(length, avail);
-		if (fn)
-			err = rxe_odp_run(umem, va, n, write, fn, arg);
-		else
-			err = rxe_odp_map_and_run(umem, va, n, write, fault,
-						  NULL, NULL);
+		if (implicit)
+			up_read(&odp->children_sem);
 		if (err)
-			break;
+			return err;
 		iova += n;
 		length -= n;
 	}
-	if (implicit)
-		up_read(&odp->children_sem);
-	return err;
+	return 0;
 }
 
 static void *rxe_odp_va(struct ib_umem_odp *umem, u64 va)
@@ -670,6 +693,10 @@ int rxe_mr_init_odp(struct rxe_dev *rxe, u64 start, u64 length, u64 iova,
 	}
 	odp->umem = umem;
 	odp->start = start;
+	if (implicit) {
+		odp->mm = umem->umem.owning_mm;
+		mmgrab(odp->mm);
+	}
 
 	mr->odp = odp;
 	mr->ibmr.type = IB_MR_TYPE_USER;
@@ -700,6 +727,8 @@ void rxe_mr_odp_release(struct rxe_mr *mr)
 	up_write(&odp->children_sem);
 	cancel_work_sync(&odp->reap_work);
 	rxe_odp_free_umem(odp->umem);
+	if (odp->mm)
+		mmdrop(odp->mm);
 	kfree(odp);
 	mr->odp = NULL;
 }
