@@ -14,8 +14,9 @@ packages=(
 	libnl-route-3-dev libudev-dev libpci-dev autoconf automake libtool
 	# series export
 	git
-	# clients suite (tests/guest/clients.sh): transports run unmodified
-	ucx-utils
+	# clients suite (tests/guest/clients.sh): transports run unmodified;
+	# libopenmpi-dev builds its MPI program (tests/clients)
+	ucx-utils openmpi-bin libopenmpi-dev netpipe-openmpi
 	# benchmark report plots
 	python3-matplotlib
 )
