@@ -3,11 +3,15 @@
 # private apt configuration, so the host's own sources.list stays untouched,
 # and verify it against the checksum pinned in this repository.
 #
-# usage: fetch-upstream.sh NAME VERSION SHA256 DESTDIR
+# usage: fetch-upstream.sh NAME VERSION SHA256 DESTDIR [DEBIAN_REVISION [SUFFIX]]
+#
+# DEBIAN_REVISION (default 1) names the source package that carries the
+# tarball (NAME=VERSION-DEBIAN_REVISION), SUFFIX (default tar.gz) the
+# tarball's compression: libfabric's is 2.1.0-1.1, tar.xz.
 set -euo pipefail
 
-name=$1 version=$2 sha256=$3 dest=$4
-tarball="${name}_${version}.orig.tar.gz"
+name=$1 version=$2 sha256=$3 dest=$4 revision=${5:-1} suffix=${6:-tar.gz}
+tarball="${name}_${version}.orig.$suffix"
 mkdir -p "$dest"
 out="$dest/$tarball"
 
@@ -48,7 +52,7 @@ trap 'rm -rf "$tmp"' EXIT
 # apt-get source fetches the orig tarball first and may then fail on a
 # missing .dsc; only the tarball matters, so judge by its presence.
 (cd "$tmp" && apt-get "${apt_opts[@]}" source --download-only \
-	"$name=$version-1" >fetch.log 2>&1) || true
+	"$name=$version-$revision" >fetch.log 2>&1) || true
 if [ ! -f "$tmp/$tarball" ]; then
 	echo "fetch-upstream: could not download $tarball from Debian trixie" \
 	     "(log: kept below)" >&2

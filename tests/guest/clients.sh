@@ -13,7 +13,11 @@
 #   - Open MPI (Debian 12's, 4.1, over its UCX): a program of ours checks
 #     every byte of send/recv from 1 B to 16 MiB and of put/get on a
 #     window, with pinned and with ODP registration; NetPIPE's NPopenmpi
-#     (Debian's netpipe-openmpi), a packaged MPI benchmark.
+#     (Debian's netpipe-openmpi), a packaged MPI benchmark;
+#   - libfabric 2.1.0 (Debian trixie's source, built unpatched by
+#     tests/clients/build-libfabric.sh): fi_info sees rxe0, and fabtests'
+#     fi_rma_bw writes and reads with its data check over the verbs
+#     provider, with pinned memory and with FI_VERBS_USE_ODP=1.
 #
 # A client that is not installed FAILs (make deps installs them all): a
 # missing package must not turn into a quietly shorter suite.
@@ -432,5 +436,67 @@ else
 fi
 needs mpirun NPopenmpi
 client_case mpi-netpipe netpipe
+
+# --- libfabric -----------------------------------------------------------
+#
+# RDM endpoints of ofi_rxm over the verbs provider's RC (MSG) endpoints.
+# FI_UNIVERSE_SIZE=8: ofi_rxm sizes its verbs CQ as the endpoint's queue
+# sizes times the universe size (default 1024), some 800,000 entries, and
+# the verbs provider passes that to ibv_create_cq unclamped (its own
+# comment in vrb_cq_open says so); rxe allows 32768 (RXE_MAX_LOG_CQE 15),
+# so every endpoint would fail to enable. Two processes need a universe of 2.
+# fi_rma_bw -v fills the source with a pattern and the target, shifted by
+# a byte, with the same pattern, and checks every byte of the target
+# window after each window of transfers; a bad byte fails the run.
+lf_bin=$RDG_TOP/build/libfabric/bin
+lf_port=18520
+lf_env=(FI_UNIVERSE_SIZE=8)
+lf_size=1048576 lf_iters=8
+
+# libfabric_sees_rxe0: fi_info lists rxe0 for the verbs provider's MSG
+# endpoints and for ofi_rxm's RDM endpoints over it.
+libfabric_sees_rxe0() {
+	local out msg rdm
+	out=$(env "${lf_env[@]}" "$lf_bin/fi_info" -p verbs 2>&1) || {
+		echo "$out"; echo "FAILED: fi_info -p verbs failed"; return 1; }
+	echo "$out"
+	out=${out//$'\n'/ }
+	msg='provider: verbs +fabric: [^ ]+ +domain: rxe0 +version: [0-9.]+ +type: FI_EP_MSG'
+	rdm='provider: verbs;ofi_rxm +fabric: [^ ]+ +domain: rxe0 +version: [0-9.]+ +type: FI_EP_RDM'
+	[[ $out =~ $msg ]] || {
+		echo "FAILED: no verbs FI_EP_MSG endpoint on rxe0"; return 1; }
+	[[ $out =~ $rdm ]] || {
+		echo "FAILED: no verbs;ofi_rxm FI_EP_RDM endpoint on rxe0"; return 1; }
+}
+
+# libfabric_rma OP ODP COND...: fi_rma_bw's server and client move
+# lf_iters messages of lf_size with OP (write or read), with the data
+# check, FI_VERBS_USE_ODP=ODP; both exit 0 and the counter conditions hold.
+libfabric_rma() {
+	local op=$1 odp=$2 args slog=/tmp/fi_rma_bw.server.log
+	shift 2
+	args=(-p "verbs;ofi_rxm" -e rdm -o "$op" -v -S "$lf_size" -I "$lf_iters"
+	      -w 2 -E="$lf_port")
+	counters_start
+	serve_and_connect "$lf_port" "$slog" \
+		env "${lf_env[@]}" FI_VERBS_USE_ODP="$odp" "$lf_bin/fi_rma_bw" "${args[@]}" -- \
+		env "${lf_env[@]}" FI_VERBS_USE_ODP="$odp" "$lf_bin/fi_rma_bw" "${args[@]}" "$RDG_SERVER_IP"
+	echo "--- server (exit $server_rc)"
+	cat "$slog"
+	counters_expect "$@" || return 1
+	[ "$client_rc" = 0 ] && [ "$server_rc" = 0 ] || {
+		echo "FAILED: client exited $client_rc, server $server_rc"; return 1; }
+}
+
+# Both sides' data crosses rxe0 (the bandwidth test is bidirectional).
+lf_packets=$((2 * lf_iters * lf_size / mtu))
+needs "$lf_bin/fi_info" "$lf_bin/fi_rma_bw"
+client_case libfabric-info-rxe0 libfabric_sees_rxe0
+for op in write read; do
+	client_case "libfabric-rma-$op" libfabric_rma "$op" 0 \
+		"rcvd_pkts>=$lf_packets" "odp_page_faults==0"
+	client_case "libfabric-rma-$op-odp" libfabric_rma "$op" 1 \
+		"rcvd_pkts>=$lf_packets" "odp_page_faults>0"
+done
 
 exit 0
