@@ -63,6 +63,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -191,11 +192,17 @@ static void slot_put(struct role *r, uint64_t msg)
 		xfer_slots_release(r->slots, msg % cfg.depth);
 }
 
+/*
+ * The CPU reaches a dma-buf only between a begin and an end of CPU access
+ * (xfer_buf_cpu_begin/end). One bracket spans all the messages a step
+ * fills or verifies, not each message: a bracket is two system calls into
+ * the exporter, which in a UML guest take about as long as checking a
+ * 64 KiB message, and they would weigh on dma-buf memory alone.
+ */
 static void verify_msg(struct role *r, uint64_t msg)
 {
 	uint64_t id = pattern_id(r, msg);
 
-	xfer_buf_cpu_begin(&r->ep.data, false);
 	/* The pattern id alone would not say which pair and message. */
 	if (r->pair &&
 	    xfer_pattern_diff(slot_ptr(r, msg), id, cfg.size) != cfg.size)
@@ -203,14 +210,25 @@ static void verify_msg(struct role *r, uint64_t msg)
 			r->name, msg, id);
 	r->verified_bytes += xfer_pattern_check(slot_ptr(r, msg), id, cfg.size,
 						msg % cfg.depth);
-	xfer_buf_cpu_end(&r->ep.data, false);
 	r->verified++;
 }
 
-static void fill_msg(struct role *r, uint64_t msg)
+static void verify_one(struct role *r, uint64_t msg)
 {
+	xfer_buf_cpu_begin(&r->ep.data, false);
+	verify_msg(r, msg);
+	xfer_buf_cpu_end(&r->ep.data, false);
+}
+
+/* Fill messages [@first, @end), each slot already got. */
+static void fill_msgs(struct role *r, uint64_t first, uint64_t end)
+{
+	if (first >= end)
+		return;
 	xfer_buf_cpu_begin(&r->ep.data, true);
-	xfer_pattern_fill(slot_ptr(r, msg), pattern_id(r, msg), cfg.size);
+	for (uint64_t msg = first; msg < end; msg++)
+		xfer_pattern_fill(slot_ptr(r, msg), pattern_id(r, msg),
+				  cfg.size);
 	xfer_buf_cpu_end(&r->ep.data, true);
 }
 
@@ -425,15 +443,22 @@ static void decide_end(struct role *r)
  */
 static void requester_post(struct role *r)
 {
+	uint64_t upto;
 	bool blocked;
 
 	decide_end(r);
-	while (r->posted < r->end && r->posted < r->limit &&
-	       r->posted < r->done_msgs + cfg.depth) {
-		slot_get(r, r->posted);
-		if (cfg.op != XFER_OP_READ)
-			fill_msg(r, r->posted);
-		post_data(r, r->posted++);
+	/* What the window allows: filled under one bracket, then posted. */
+	upto = r->end < r->limit ? r->end : r->limit;
+	if (upto > r->done_msgs + cfg.depth)
+		upto = r->done_msgs + cfg.depth;
+	for (uint64_t m = r->posted; m < upto; m++)
+		slot_get(r, m);
+	if (cfg.op != XFER_OP_READ)
+		fill_msgs(r, r->posted, upto);
+	while (r->posted < upto) {
+		post_data(r, r->posted);
+		/* Read by the churn thread: see pair_in_flight(). */
+		__atomic_store_n(&r->posted, r->posted + 1, __ATOMIC_RELAXED);
 	}
 	if (!ctrl_room(r))
 		return;
@@ -490,10 +515,11 @@ static void read_refill(struct role *r, uint64_t consumed)
 
 	if (want > r->end)
 		want = r->end;
-	for (; r->filled < want; r->filled++) {
-		slot_get(r, r->filled);
-		fill_msg(r, r->filled);
-	}
+	for (uint64_t m = r->filled; m < want; m++)
+		slot_get(r, m);
+	fill_msgs(r, r->filled, want);
+	if (want > r->filled)
+		r->filled = want;
 }
 
 static void handle_ctrl(struct role *r, const struct ibv_wc *wc)
@@ -529,10 +555,14 @@ static void handle_ctrl(struct role *r, const struct ibv_wc *wc)
 	case CTRL_WRITTEN:
 		if (r->requester || upto > r->end || upto < r->done_msgs)
 			break;
+		if (upto == r->done_msgs)
+			return;
+		xfer_buf_cpu_begin(&r->ep.data, false);
 		for (; r->done_msgs < upto; r->done_msgs++) {
 			verify_msg(r, r->done_msgs);
 			slot_put(r, r->done_msgs);
 		}
+		xfer_buf_cpu_end(&r->ep.data, false);
 		return;
 	case CTRL_CONSUMED:
 		if (r->requester || upto > r->end || upto < r->done_msgs)
@@ -569,7 +599,7 @@ static void handle_data_recv(struct role *r, const struct ibv_wc *wc)
 		xfer_die("%s: expected write_imm completion for message %" PRIu64 ", got opcode %d imm %u",
 			 r->name, msg, wc->opcode, ntohl(wc->imm_data));
 	}
-	verify_msg(r, msg);
+	verify_one(r, msg);
 	slot_put(r, msg);
 	r->done_msgs++;
 	if (msg + cfg.depth < r->end) {
@@ -605,9 +635,11 @@ static void handle_wc(struct role *r, const struct ibv_wc *wc)
 				 r->name, (uint64_t)WR_IDX(wc->wr_id),
 				 r->done_msgs);
 		if (cfg.op == XFER_OP_READ)
-			verify_msg(r, r->done_msgs);
+			verify_one(r, r->done_msgs);
 		slot_put(r, r->done_msgs);
-		r->done_msgs++;
+		/* Read by the churn thread: see pair_in_flight(). */
+		__atomic_store_n(&r->done_msgs, r->done_msgs + 1,
+				 __ATOMIC_RELAXED);
 		break;
 	case WR_DATA_RECV:
 		handle_data_recv(r, wc);
@@ -901,10 +933,12 @@ static uint64_t flush_roles(struct role *roles, int nroles, uint64_t *failed)
  * for ODP memory rxe's ODP counters over the run and the churn issued.
  */
 struct mem_report {
+	uint64_t page_faults;	/* this process's, at the start */
 	bool dte;
 	bool counters;		/* the device has the dma-buf counters */
 	uint64_t inval, refaults;
 	struct xfer_churn *move, *evict;
+	struct xfer_churn_probe probe;
 	bool odp;		/* the device has the ODP counters */
 	bool prefetch;
 	uint64_t odp_faults, odp_inval, odp_prefetches;
@@ -977,12 +1011,66 @@ static void odp_report_start(struct mem_report *m, const struct xfer_opts *o,
 	free(slots);
 }
 
+/* Minor and major page faults of this process so far. */
+static uint64_t page_faults(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		xfer_die_err("getrusage", errno);
+	return (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt;
+}
+
+/*
+ * Whether a data work request of the QP pair of buffer @i (a role) is
+ * posted and not yet completed. The requester's counts tell for both
+ * buffers of a pair: the source it reads and, in loopback, the target
+ * it writes into. A server cannot see its peer's work requests, so it
+ * asks no probe.
+ */
+static bool pair_in_flight(void *arg, int i)
+{
+	struct role *r = &((struct role *)arg)[i];
+
+	if (!r->requester)
+		r--;		/* loopback: the pair's requester comes first */
+	return __atomic_load_n(&r->posted, __ATOMIC_RELAXED) >
+	       __atomic_load_n(&r->done_msgs, __ATOMIC_RELAXED);
+}
+
+/*
+ * The CPU mapping of a dma-buf faults a page in at its first touch, as
+ * ibv_reg_mr() does for ordinary memory when it pins it: before the
+ * timed run, so that the two compare alike. Each byte is written back
+ * unchanged, so that the page is mapped writable (UML maps a page that
+ * was only read without write access, and the first write faults again).
+ */
+static void prefault_dmabufs(struct role *roles, int nroles)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	for (int i = 0; i < nroles; i++) {
+		struct xfer_buf *b = &roles[i].ep.data;
+		volatile char *p = b->map;
+
+		if (!p)
+			continue;
+		xfer_buf_cpu_begin(b, true);
+		for (size_t off = 0; off < b->map_len; off += page)
+			p[off] = p[off];
+		xfer_buf_cpu_end(b, true);
+	}
+}
+
 static void report_start(struct mem_report *m, const struct xfer_opts *o,
 			 struct role *roles, int nroles, struct xfer_dev *dev)
 {
 	int *fds;
 
 	memset(m, 0, sizeof(*m));
+	if (o->mem->src >= 0)
+		prefault_dmabufs(roles, nroles);
+	m->page_faults = page_faults();
 	if (o->mem->odp) {
 		odp_report_start(m, o, roles, nroles, dev);
 		return;
@@ -1004,11 +1092,18 @@ static void report_start(struct mem_report *m, const struct xfer_opts *o,
 		if (err)
 			xfer_die_err("DTE_IOC_FENCE_DELAY", err);
 	}
+	if (o->mode != XFER_SERVER)
+		m->probe = (struct xfer_churn_probe){
+			.busy = pair_in_flight,
+			.arg = roles,
+			.wait = o->churn_in_flight,
+		};
 	if (xfer_churn_on(o->move_us))
-		m->move = xfer_churn_start(DTE_IOC_MOVE, o->move_us, fds, nroles);
+		m->move = xfer_churn_start(DTE_IOC_MOVE, o->move_us, fds, nroles,
+					   &m->probe);
 	if (xfer_churn_on(o->evict_us))
 		m->evict = xfer_churn_start(DTE_IOC_EVICT, o->evict_us, fds,
-					    nroles);
+					    nroles, &m->probe);
 	free(fds);
 }
 
@@ -1021,7 +1116,7 @@ static size_t odp_report_end(struct mem_report *m, struct xfer_dev *dev,
 	for (size_t k = 0; k < ARRAY_SIZE(m->odp_churn); k++) {
 		if (!m->odp_churn[k])
 			continue;
-		done = xfer_churn_stop(m->odp_churn[k]);
+		done = xfer_churn_stop(m->odp_churn[k], NULL);
 		xfer_info("issued %" PRIu64 " %s", done, odp_churn_names[k]);
 		n += snprintf(extra + n, size - n, " %s=%" PRIu64,
 			      odp_churn_names[k], done);
@@ -1049,7 +1144,8 @@ static uint64_t report_end(struct mem_report *m, struct role *roles,
 			   size_t size)
 {
 	uint64_t moves = 0, evictions = 0, restores = 0, pins = 0;
-	uint64_t inval, refaults;
+	uint64_t inval, refaults, moves_busy = 0, evictions_busy = 0;
+	uint64_t faults = page_faults() - m->page_faults;
 	struct dte_stats st;
 	size_t n = 0;
 	int err;
@@ -1057,10 +1153,11 @@ static uint64_t report_end(struct mem_report *m, struct role *roles,
 	extra[0] = 0;
 	n += odp_report_end(m, dev, extra, size);
 	if (m->move)
-		xfer_info("issued %" PRIu64 " moves", xfer_churn_stop(m->move));
+		xfer_info("issued %" PRIu64 " moves",
+			  xfer_churn_stop(m->move, &moves_busy));
 	if (m->evict)
 		xfer_info("issued %" PRIu64 " evictions",
-			  xfer_churn_stop(m->evict));
+			  xfer_churn_stop(m->evict, &evictions_busy));
 	if (m->dte) {
 		for (int i = 0; i < nroles; i++) {
 			err = xfer_dte_stats(roles[i].ep.data.fd, &st);
@@ -1076,9 +1173,16 @@ static uint64_t report_end(struct mem_report *m, struct role *roles,
 			      moves, evictions, restores, pins);
 	}
 	if (m->counters && read_counters(dev, &inval, &refaults))
-		snprintf(extra + n, size - n,
-			 " invalidations=%" PRIu64 " refaults=%" PRIu64,
-			 inval - m->inval, refaults - m->refaults);
+		n += snprintf(extra + n, size - n,
+			      " invalidations=%" PRIu64 " refaults=%" PRIu64,
+			      inval - m->inval, refaults - m->refaults);
+	if (m->move && m->probe.busy)
+		n += snprintf(extra + n, size - n, " moves_in_flight=%" PRIu64,
+			      moves_busy);
+	if (m->evict && m->probe.busy)
+		n += snprintf(extra + n, size - n,
+			      " evictions_in_flight=%" PRIu64, evictions_busy);
+	snprintf(extra + n, size - n, " page_faults=%" PRIu64, faults);
 	return pins;
 }
 
@@ -1159,7 +1263,7 @@ int main(int argc, char **argv)
 	uint64_t pins, lost, failed = 0, msgs = 0, bytes = 0, verified = 0;
 	uint64_t wrs = 0, completions = 0, flushed = 0, duplicated = 0;
 	double t0, secs;
-	char extra[256];
+	char extra[512];
 
 	xfer_parse_opts(argc, argv, &o);
 	srand48(getpid() ^ (long)time(NULL));

@@ -221,6 +221,8 @@ extern const char *const xfer_mode_names[];
  * @madvise_us, @remap_us, @fork_us: churn periods of ODP memory.
  * Every period is XFER_CHURN_OFF for none, 0 for back to back.
  * @prefetch: prefetch ODP data buffers for writing before traffic.
+ * @churn_in_flight: issue each move or eviction only while a data work
+ *	request on its buffer is in flight.
  */
 struct xfer_opts {
 	const char *dev;
@@ -238,6 +240,7 @@ struct xfer_opts {
 	enum xfer_mode mode;
 	bool busy_poll;
 	bool prefetch;
+	bool churn_in_flight;
 };
 
 static inline bool xfer_churn_on(uint64_t period_us)
@@ -349,13 +352,31 @@ int xfer_hw_counter(const char *dev, const char *name, uint64_t *val);
  */
 struct xfer_churn;
 /*
+ * struct xfer_churn_probe - asks whether transfers are in flight on a buffer
+ * @busy: called from the churn thread just before each request on buffer
+ *        @i (the index in @fds); true while work requests that read or
+ *        write it are posted and not yet completed
+ * @arg:  passed to @busy
+ * @wait: hold each request until @busy says so
+ */
+struct xfer_churn_probe {
+	bool (*busy)(void *arg, int i);
+	void *arg;
+	bool wait;
+};
+/*
  * @cmd is DTE_IOC_MOVE or DTE_IOC_EVICT; takes turns over @fds (copied).
- * A @period_us of 0 issues requests back to back.
+ * A @period_us of 0 issues requests back to back. With a @probe (or NULL),
+ * the requests made while it said busy are counted.
  */
 struct xfer_churn *xfer_churn_start(unsigned long cmd, uint64_t period_us,
-				    const int *fds, int nfds);
-/* Stop and free; exits 1 if any request failed. Returns requests made. */
-uint64_t xfer_churn_stop(struct xfer_churn *c);
+				    const int *fds, int nfds,
+				    const struct xfer_churn_probe *probe);
+/*
+ * Stop and free; exits 1 if any request failed. Returns requests made,
+ * and in @busy (if not NULL) those made while the probe said busy.
+ */
+uint64_t xfer_churn_stop(struct xfer_churn *c, uint64_t *busy);
 
 /*
  * struct xfer_slots - who may touch each data slot of one buffer

@@ -70,8 +70,10 @@ struct xfer_churn {
 	struct xfer_slots **slots;
 	int n;
 	atomic_bool stop;
+	struct xfer_churn_probe probe;
 	/* Written by the thread, read after the join. */
 	uint64_t done;
+	uint64_t busy;
 	int err;
 	const char *failed;
 };
@@ -242,6 +244,25 @@ static bool odp_churn_once(struct xfer_churn *c, uint64_t i)
 }
 
 /*
+ * Counts a request on buffer @i made while transfers on it are in flight;
+ * with @probe.wait, holds it until they are. Yielding rather than
+ * sleeping: the transfer then runs until it waits for a completion, which
+ * is when its work requests are in flight. False once stopped.
+ */
+static bool probe_busy(struct xfer_churn *c, int i)
+{
+	bool busy;
+
+	while (!(busy = c->probe.busy(c->probe.arg, i)) && c->probe.wait) {
+		if (atomic_load(&c->stop))
+			return false;
+		sched_yield();
+	}
+	c->busy += busy;
+	return true;
+}
+
+/*
  * A move starts an asynchronous copy and each copy of a buffer queues
  * behind the previous one; were moves issued faster than copies finish,
  * copies and their pages would pile up without bound. So a buffer is
@@ -260,6 +281,8 @@ static bool dte_churn_once(struct xfer_churn *c, uint64_t i)
 			return false;
 		}
 	}
+	if (c->probe.busy && !probe_busy(c, (int)(i % c->n)))
+		return false;
 	err = xfer_dte_op(c->cmd, fd, 0);
 	if (err) {
 		c->err = err;
@@ -322,7 +345,8 @@ static void churn_run(struct xfer_churn *c)
 }
 
 struct xfer_churn *xfer_churn_start(unsigned long cmd, uint64_t period_us,
-				    const int *fds, int nfds)
+				    const int *fds, int nfds,
+				    const struct xfer_churn_probe *probe)
 {
 	struct xfer_churn *c = churn_new(period_us, nfds);
 
@@ -330,6 +354,8 @@ struct xfer_churn *xfer_churn_start(unsigned long cmd, uint64_t period_us,
 		xfer_die("churn over %d buffers is not supported", nfds);
 	c->kind = -1;
 	c->cmd = cmd;
+	if (probe)
+		c->probe = *probe;
 	memcpy(c->fds, fds, nfds * sizeof(*fds));
 	churn_run(c);
 	return c;
@@ -349,7 +375,7 @@ struct xfer_churn *xfer_odp_churn_start(enum xfer_odp_churn kind,
 	return c;
 }
 
-uint64_t xfer_churn_stop(struct xfer_churn *c)
+uint64_t xfer_churn_stop(struct xfer_churn *c, uint64_t *busy)
 {
 	uint64_t done;
 	int err;
@@ -364,6 +390,8 @@ uint64_t xfer_churn_stop(struct xfer_churn *c)
 		xfer_die("%s failed after %" PRIu64 " requests: %s",
 			 c->failed, c->done, strerror(c->err));
 	done = c->done;
+	if (busy)
+		*busy = c->busy;
 	free(c->fds);
 	free(c->slots);
 	free(c);

@@ -41,9 +41,15 @@ static void usage(FILE *f)
 "restores=N pins=N\" (restores of evicted buffers by any access; pins\n"
 "counted before deregistration), and for any dma-buf memory, where the\n"
 "device has the counters, \" invalidations=N refaults=N\" (rxe's counts\n"
-"during the run). ODP memory adds the churn issued (\" madvises=N remaps=N\n"
-"forks=N\", those in use) and rxe's \" odp_faults=N odp_invalidations=N\"\n"
-"during the run, and \" odp_prefetches=N\" with --prefetch.\n"
+"during the run). Move and eviction churn, in loopback and --client mode,\n"
+"adds how many of its requests were made while a data work request on\n"
+"their buffer was posted and not yet completed (\" moves_in_flight=N\n"
+"evictions_in_flight=N\"; evicting an evicted buffer is a request too). ODP\n"
+"memory adds the churn issued (\" madvises=N remaps=N forks=N\", those in\n"
+"use) and rxe's \" odp_faults=N odp_invalidations=N\" during the run, and\n"
+"\" odp_prefetches=N\" with --prefetch. Last come the page faults of this\n"
+"process during the run (\" page_faults=N\"): its CPU access to the data\n"
+"buffers, whose mapping a move, eviction or ODP churn unmaps.\n"
 "\n"
 "  -d, --dev NAME        RDMA device (default: the first one)\n"
 "      --op OP           write|write_imm|read|send (default write)\n"
@@ -71,6 +77,9 @@ static void usage(FILE *f)
 "                        back to back (a buffer once its last copy is done),\n"
 "                        as 0 churns back to back for every --*-every-us\n"
 "      --evict-every-us N  the same with evictions\n"
+"      --churn-in-flight hold each move or eviction until a data work\n"
+"                        request on its buffer is posted and not yet\n"
+"                        completed (loopback and --client)\n"
 "      --fence-delay-us N  the test exporter signals each move's fence N\n"
 "                        microseconds after its copy (up to 60 s), so every\n"
 "                        refault after a move waits that long\n"
@@ -171,7 +180,7 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 	enum {
 		OPT_OP = 256, OPT_SERVER, OPT_CLIENT, OPT_MEM, OPT_BUSY,
 		OPT_DMABUF_OFFSET, OPT_CLOSE_FD, OPT_MOVE, OPT_EVICT,
-		OPT_FENCE_DELAY,
+		OPT_FENCE_DELAY, OPT_CHURN_IN_FLIGHT,
 		OPT_MADVISE, OPT_REMAP, OPT_FORK, OPT_PREFETCH, OPT_SECONDS,
 		OPT_QPS,
 	};
@@ -191,6 +200,7 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 		{ "move-every-us", required_argument, NULL, OPT_MOVE },
 		{ "evict-every-us", required_argument, NULL, OPT_EVICT },
 		{ "fence-delay-us", required_argument, NULL, OPT_FENCE_DELAY },
+		{ "churn-in-flight", no_argument, NULL, OPT_CHURN_IN_FLIGHT },
 		{ "madvise-every-us", required_argument, NULL, OPT_MADVISE },
 		{ "remap-every-us", required_argument, NULL, OPT_REMAP },
 		{ "fork-every-us", required_argument, NULL, OPT_FORK },
@@ -288,6 +298,9 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 						      false, 0,
 						      DTE_MAX_FENCE_DELAY_US);
 			break;
+		case OPT_CHURN_IN_FLIGHT:
+			o->churn_in_flight = true;
+			break;
 		case OPT_MADVISE:
 			o->madvise_us = parse_num("--madvise-every-us", optarg,
 						  false, 0, XFER_MAX_CHURN_US);
@@ -349,6 +362,12 @@ void xfer_parse_opts(int argc, char **argv, struct xfer_opts *o)
 			       xfer_churn_on(o->move_us) ? "--move-every-us" :
 			       xfer_churn_on(o->evict_us) ? "--evict-every-us" :
 			       "--fence-delay-us");
+	if (o->churn_in_flight && !xfer_churn_on(o->move_us) &&
+	    !xfer_churn_on(o->evict_us))
+		xfer_die_usage("--churn-in-flight needs --move-every-us or --evict-every-us");
+	/* A server cannot see when its peer's work requests are in flight. */
+	if (o->churn_in_flight && o->mode == XFER_SERVER)
+		xfer_die_usage("--churn-in-flight needs loopback or --client mode");
 	if ((xfer_churn_on(o->madvise_us) || xfer_churn_on(o->remap_us) ||
 	     xfer_churn_on(o->fork_us) || o->prefetch) && !o->mem->odp)
 		xfer_die_usage("%s needs ODP memory (--mem odp or odp-implicit)",
