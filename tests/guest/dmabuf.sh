@@ -109,6 +109,12 @@ expect_status usage-offset-host 2 'dmabuf-offset.*dma-buf' "$xfer" \
 expect_status usage-move-heap 2 'move-every-us.*test exporter' "$xfer" \
 	--mem heap --move-every-us 1000
 expect_status usage-bad-mem 2 "unknown --mem 'vram'" "$xfer" --mem vram
+expect_status usage-churn-in-flight-no-churn 2 \
+	'churn-in-flight needs --move-every-us or --evict-every-us' "$xfer" \
+	--mem dte --churn-in-flight
+expect_status usage-churn-in-flight-server 2 \
+	'churn-in-flight needs loopback or --client' "$xfer" --mem dte \
+	--move-every-us 1000 --churn-in-flight --server
 expect_status usage-ops-unknown-case 2 "unknown case 'uc-write-vram'" \
 	"$bin/dmabuf_ops" uc-write-dte uc-write-vram
 expect_status usage-ops-bad-option 2 "bad option '--frobnicate'" \
