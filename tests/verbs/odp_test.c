@@ -328,6 +328,75 @@ static int case_local(int implicit)
 	return kit_check_pattern(rcv.addr, 5, rcv.len, "receive into ODP memory");
 }
 
+/*
+ * Memory the CPU wrote, so every page is present and writable, that rxe
+ * has not mapped yet: a transfer over it may miss once per umem it
+ * reaches (the implicit MR's region may straddle two children), not once
+ * per packet. rxe copies a packet at a time (1 KiB at the kit's MTU), and
+ * one fault for each of them would cost REGION_LEN / 4 KiB = 64 faults.
+ */
+#define PRESENT_MAX_FAULTS	2
+
+static int present_faults(int implicit, const char *what, uint64_t f0)
+{
+	uint64_t f1;
+
+	if (counter("odp_page_faults", &f1))
+		return -1;
+	kit_note("%s: %s of %d KiB of CPU-written memory: odp_page_faults +%" PRIu64,
+		 implicit ? "implicit" : "explicit", what, REGION_LEN / 1024,
+		 f1 - f0);
+	if (f1 - f0 > PRESENT_MAX_FAULTS)
+		return fail("%s faulted %" PRIu64 " times, want at most %d: rxe faults per packet",
+			    what, f1 - f0, PRESENT_MAX_FAULTS);
+	return 0;
+}
+
+/*
+ * The responder's target of an RDMA WRITE and source of an RDMA READ, and
+ * the requester's source of an RDMA WRITE, each in memory the CPU wrote.
+ */
+static int case_present(int implicit)
+{
+	struct ibv_mr *hmr = kit_host.mr;
+	struct region tgt, rsrc, lsrc;
+	struct kit_pair *p;
+	uint64_t f0;
+	int st;
+
+	if (new_region(implicit, REGION_LEN, ACC_RW, NULL, &tgt) ||
+	    new_region(implicit, REGION_LEN, ACC_RW, NULL, &rsrc) ||
+	    new_region(implicit, REGION_LEN, ACC_RW, NULL, &lsrc) ||
+	    kit_new_pair(IBV_QPT_RC, 0, &p))
+		return -1;
+	memset(tgt.addr, 0x5a, tgt.len);
+	xfer_pattern_fill(rsrc.addr, 7, rsrc.len);
+	xfer_pattern_fill(lsrc.addr, 8, lsrc.len);
+
+	if (counter("odp_page_faults", &f0) ||
+	    write_check(p, &tgt, 0, tgt.len, 6) ||
+	    present_faults(implicit, "RDMA WRITE into it", f0))
+		return -1;
+
+	if (counter("odp_page_faults", &f0) ||
+	    read_back(p, &rsrc, 0, rsrc.len) ||
+	    kit_check_pattern(kit_host.addr, 7, rsrc.len, "RDMA READ") ||
+	    present_faults(implicit, "RDMA READ from it", f0))
+		return -1;
+
+	memset(kit_host.addr, 0, lsrc.len);
+	if (counter("odp_page_faults", &f0))
+		return -1;
+	st = kit_rdma(p, IBV_WR_RDMA_WRITE, (uintptr_t)lsrc.addr, lsrc.mr->lkey,
+		      (uintptr_t)kit_host.addr, hmr->rkey, lsrc.len,
+		      KIT_WC_TIMEOUT_MS);
+	if (kit_expect_wc(st, IBV_WC_SUCCESS, "RDMA WRITE from ODP memory") ||
+	    kit_check_pattern(kit_host.addr, 8, lsrc.len,
+			      "RDMA WRITE from ODP memory"))
+		return -1;
+	return present_faults(implicit, "RDMA WRITE from it", f0);
+}
+
 #define SCATTER_REGIONS	64
 #define SCATTER_LEN	(64 * 1024)
 /* Hints 1 GiB and 17 pages apart: every region in a child of its own. */
@@ -1453,6 +1522,8 @@ static const struct kit_case tests[] = {
 	{ "implicit-write-read", case_write_read, true },
 	{ "explicit-local", case_local, false },
 	{ "implicit-local", case_local, true },
+	{ "explicit-present-faults-once", case_present, false },
+	{ "implicit-present-faults-once", case_present, true },
 	{ "implicit-scattered", case_scattered, 0 },
 	{ "implicit-unmapped", case_unmapped, 0 },
 	{ "implicit-non-user-address", case_non_user, 0 },

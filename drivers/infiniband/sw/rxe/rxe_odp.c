@@ -56,6 +56,15 @@
 #define RXE_ODP_CHILD_SHIFT	21
 #define RXE_ODP_CHILD_SIZE	BIT_ULL(RXE_ODP_CHILD_SHIFT)
 
+/*
+ * Bytes past a miss that are mapped along with it, as far as the CPU has
+ * them mapped already. A copy moves one packet, so without this a message
+ * into memory rxe has not mapped yet misses on every packet, where a NIC
+ * faults the message in once. 64 pages: where the CPU has no pages there,
+ * the extra walk is small beside the fault it follows.
+ */
+#define RXE_ODP_MAP_AHEAD	SZ_256K
+
 struct rxe_mr_odp;
 
 /* A umem's private data. */
@@ -273,6 +282,23 @@ static int rxe_odp_map_and_run(struct ib_umem_odp *umem, u64 va, u64 len,
 	return 0;
 }
 
+/*
+ * After a miss that ended at @va, map what the CPU already maps of the
+ * next RXE_ODP_MAP_AHEAD bytes of @umem, for the packets that follow.
+ * Nothing is faulted in: no page is allocated, dirtied or unshared that
+ * the message may never reach, a hole is no error, and each page gets the
+ * access the CPU has to it, so the copies' own check still decides.
+ * Best effort: a copy that still misses faults as before.
+ */
+static void rxe_odp_map_ahead(struct ib_umem_odp *umem, u64 va)
+{
+	u64 end = min_t(u64, va + RXE_ODP_MAP_AHEAD, ib_umem_end(umem));
+
+	if (va < end)
+		rxe_odp_map_and_run(umem, va, end - va, false, false, NULL,
+				    NULL);
+}
+
 /* Run @fn on [va, va + len) of one umem with its pages held mapped. */
 static int rxe_odp_run(struct ib_umem_odp *umem, u64 va, u64 len, bool write,
 		       rxe_odp_access_fn fn, void *arg)
@@ -288,7 +314,10 @@ static int rxe_odp_run(struct ib_umem_odp *umem, u64 va, u64 len, bool write,
 		}
 		up_read(&g->copy_sem);
 	}
-	return rxe_odp_map_and_run(umem, va, len, write, true, fn, arg);
+	err = rxe_odp_map_and_run(umem, va, len, write, true, fn, arg);
+	if (!err)
+		rxe_odp_map_ahead(umem, va + len);
+	return err;
 }
 
 static struct ib_umem_odp *rxe_odp_new_umem(struct rxe_mr *mr, u64 va,
