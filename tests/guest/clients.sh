@@ -17,13 +17,18 @@
 #   - libfabric 2.1.0 (Debian trixie's source, built unpatched by
 #     tests/clients/build-libfabric.sh): fi_info sees rxe0, and fabtests'
 #     fi_rma_bw writes and reads with its data check over the verbs
-#     provider, with pinned memory and with FI_VERBS_USE_ODP=1.
+#     provider, with pinned memory and with FI_VERBS_USE_ODP=1; a program
+#     of ours (tests/clients/fi_dmabuf.c) registers dma-bufs of udmabuf,
+#     the system heap and the test exporter (moved and evicted meanwhile)
+#     with fi_mr_regattr(FI_MR_DMABUF), and ordinary memory as ODP, and
+#     checks every byte fi_write and fi_read move into and out of them.
 #
 # A client that is not installed FAILs (make deps installs them all): a
 # missing package must not turn into a quietly shorter suite.
 SUITE=clients/$RDG_BACKEND
 . "$RDG_TOP/tests/lib/result.sh"
 . "$RDG_TOP/tests/lib/perftest.sh"
+. "$RDG_TOP/tests/lib/rxe-trace.sh"
 
 hw=/sys/class/infiniband/rxe0/ports/1/hw_counters
 mtu=4096
@@ -498,5 +503,150 @@ for op in write read; do
 	client_case "libfabric-rma-$op-odp" libfabric_rma "$op" 1 \
 		"rcvd_pkts>=$lf_packets" "odp_page_faults>0"
 done
+
+# --- libfabric: dma-buf memory regions -----------------------------------
+#
+# The verbs provider registers a dma-buf (fi_mr_regattr with FI_MR_DMABUF)
+# only if /proc/kallsyms lists ib_umem_dmabuf_get, its test for a kernel
+# with dma-buf MRs; it does not offer FI_HMEM on rxe (only on mlx devices),
+# and takes FI_MR_DMABUF without it. fi_dmabuf (tests/clients/fi_dmabuf.c)
+# registers the buffer at base_addr NULL, so that its RMA addresses are
+# ones this process maps nothing at, writes a pattern into it with fi_write,
+# checks every byte through its own mapping of the buffer, fills it with
+# another and reads that back with fi_read into pinned memory, every byte
+# checked again; poisoned first, guard bytes around both. What shows that
+# rxe served the region through its dma-buf path: rxe's tracepoints name
+# the region's key (rxe_dmabuf_refault, the map of its first access and
+# of every refault), and for the test exporter, which the program moves
+# and evicts while the transfers run, rxe's counters and tracepoints show
+# the mapping dropped and refaulted, and the exporter's own account sees
+# the region as the buffer's one dynamic attachment (fi_dmabuf checks it).
+# udmabuf here and not on QEMU, whose guest bounces every DMA mapping:
+# 6.12's udmabuf cannot serve CPU access there (tests/verbs/xfer_dmabuf.c).
+fi_dmabuf=$RDG_TOP/build/tests/clients/fi_dmabuf
+fd_len=1048576
+modprobe dmabuf_test_exporter || echo "modprobe dmabuf_test_exporter failed"
+
+# libfabric_dmabuf_enabled: the kernel lists the symbol libfabric looks
+# for, and the verbs provider says it enabled dma-buf support.
+libfabric_dmabuf_enabled() {
+	local out
+	grep -w ib_umem_dmabuf_get /proc/kallsyms || {
+		echo "FAILED: /proc/kallsyms does not list ib_umem_dmabuf_get"; return 1; }
+	out=$(env "${lf_env[@]}" FI_LOG_LEVEL=info FI_LOG_PROV=verbs \
+		"$lf_bin/fi_info" -p verbs 2>&1 >/dev/null)
+	grep 'dmabuf support' <<<"$out"
+	[[ $out == *'dmabuf support is enabled'* ]] || {
+		echo "FAILED: libfabric's verbs provider did not enable dma-buf support"; return 1; }
+}
+
+# dmabuf_mr_traced KEY MOVED LOG: stop the trace (rxe_trace_start dmabuf)
+# and keep its records in LOG; rxe mapped the region of key KEY through its
+# dma-buf path (a rxe_dmabuf_refault record of lkey KEY, err=0), and with
+# MOVED=1 it also dropped that mapping and mapped the region again later.
+dmabuf_mr_traced() {
+	local key=$1 moved=$2 log=$3 ev line maps=0 invalidations=0 refaults=0
+	for ev in "${rxe_trace_events[@]}"; do
+		rxe_trace_write "events/$ev/enable" 0
+	done
+	# Copied whole first: bash reads a file by the buffer and seeks back
+	# to the end of each line, and tracefs's trace file renders a seek
+	# back as a fresh read from a record boundary, which garbles lines.
+	cat "$rxe_trace_dir/trace" >"$log"
+	while IFS= read -r line; do
+		case $line in
+		*" rxe_dmabuf_invalidate: lkey=$key "*)
+			((++invalidations)) ;;
+		*" rxe_dmabuf_refault: lkey=$key "*" err=0 "*)
+			if ((invalidations)); then ((++refaults)); else ((++maps)); fi ;;
+		esac
+	done <"$log"
+	echo "trace of lkey $key: $maps maps, then $invalidations invalidations and $refaults maps after one"
+	((maps + refaults)) || {
+		echo "FAILED: rxe's trace shows no dma-buf map of the region"; return 1; }
+	[ "$moved" = 0 ] || ((refaults)) || {
+		echo "FAILED: rxe's trace shows no refault of the region after an invalidation"; return 1; }
+}
+
+# fi_dmabuf_run MOVED [FI_DMABUF ARGS...] -- COND...: fi_dmabuf with the
+# given arguments (the last its source), traced; it exits 0 having
+# verified every byte, the region is in the trace as dmabuf_mr_traced
+# MOVED says (not looked for with MOVED "-": ordinary memory), and the
+# counter conditions hold.
+fi_dmabuf_run() {
+	local moved=$1 args=() out rc key traced=0
+	shift
+	while [ "$1" != -- ]; do args+=("$1"); shift; done
+	shift
+	[ "$moved" = - ] || rxe_trace_start dmabuf || {
+		echo "FAILED: $rxe_trace_error"; return 1; }
+	counters_start
+	out=$(env "${lf_env[@]}" timeout 120 "$fi_dmabuf" "${args[@]}" 2>&1)
+	rc=$?
+	echo "$out"
+	echo "fi_dmabuf exited $rc"
+	if [ "$moved" != - ]; then
+		[[ $out =~ 'target MR key '(0x[0-9a-f]+) ]] && key=${BASH_REMATCH[1]}
+		if [ -z "$key" ]; then
+			echo "FAILED: fi_dmabuf printed no MR key"
+		else
+			# run_case set case_log to this case's log.
+			dmabuf_mr_traced "$key" "$moved" "${case_log%.log}_trace.txt" &&
+				traced=1
+		fi
+	fi
+	counters_expect "$@" || return 1
+	[ "$rc" = 0 ] || { echo "FAILED: fi_dmabuf exited $rc"; return 1; }
+	[[ $out == *'fi_dmabuf: PASS: '*' every byte verified'* ]] || {
+		echo "FAILED: no PASS line"; return 1; }
+	[ "$moved" = - ] || [ "$traced" = 1 ]
+}
+
+# fi_dmabuf_check_reports: a byte flipped in the region after fi_write, or
+# in the read-back buffer after fi_read, fails the run at that byte.
+fi_dmabuf_check_reports() {
+	local where out rc ok=0
+	for where in write read; do
+		out=$(env "${lf_env[@]}" timeout 120 "$fi_dmabuf" -n 1 -c "$where:4097" udmabuf 2>&1)
+		rc=$?
+		echo "$out"
+		echo "fi_dmabuf -c $where:4097 exited $rc"
+		[ "$rc" = 1 ] && [[ $out == *'FAILED: '*" after fi_$where: byte 4097 of $fd_len is "* ]] || {
+			echo "FAILED: the flipped byte after fi_$where was not reported"; ok=1; }
+	done
+	return "$ok"
+}
+
+# Every byte crosses rxe0 twice: written, then read back.
+fd_iters=4
+fd_packets=$((2 * fd_iters * fd_len / mtu))
+fd_pinned=("rcvd_pkts>=$fd_packets" "odp_page_faults==0" "dmabuf_refault_errors==0")
+needs "$lf_bin/fi_info" "$fi_dmabuf"
+client_case libfabric-dmabuf-enabled libfabric_dmabuf_enabled
+client_case libfabric-dmabuf-check-reports fi_dmabuf_check_reports
+# udmabuf and the system heap cannot move their buffers: rxe attaches to
+# them statically, and nothing is invalidated.
+for src in udmabuf heap; do
+	client_case "libfabric-dmabuf-$src" fi_dmabuf_run 0 -n "$fd_iters" "$src" -- \
+		"${fd_pinned[@]}" "dmabuf_invalidations==0"
+done
+# The test exporter's buffer moves every 2 ms (every 10-20 ms in UML,
+# whose timers are coarse), every fourth time evicted, while 4 MiB
+# transfers run: each takes several moves. rxe maps an MR on the first
+# packet that finds it unmapped, so an operation starts with at most one
+# refault; more refaults than operations (fi_write and fi_read per
+# iteration) means that the buffer moved under an operation in flight,
+# and it still moved every byte right. Seen: 14 to 28 refaults for 4.
+fd_moved_len=4194304 fd_moved_iters=2
+client_case libfabric-dmabuf-dte-moved fi_dmabuf_run 1 \
+	-s "$fd_moved_len" -n "$fd_moved_iters" -m 2000 -e 4 dte -- \
+	"rcvd_pkts>=$((2 * fd_moved_iters * fd_moved_len / mtu))" "odp_page_faults==0" \
+	"dmabuf_invalidations>0" "dmabuf_refaults>$((2 * fd_moved_iters))" \
+	"dmabuf_refault_errors==0"
+# FI_VERBS_USE_ODP=1: the verbs provider registers ordinary memory as ODP.
+lf_env+=(FI_VERBS_USE_ODP=1)
+client_case libfabric-odp-memory fi_dmabuf_run - -n "$fd_iters" memory -- \
+	"rcvd_pkts>=$fd_packets" "odp_page_faults>0" "dmabuf_refaults==0"
+rxe_trace_finish
 
 exit 0
