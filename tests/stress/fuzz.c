@@ -1073,10 +1073,13 @@ static void rereg_access_defects(struct expect *e, const struct fmr *m,
 	access_defects(e, access, ACC_KNOWN);
 	if (m && m->slot >= 0 && (access & ~ACC_DMABUF))
 		defect(e, EINVAL, "access a dma-buf MR cannot be registered with");
-	if (access & (IBV_ACCESS_ZERO_BASED | IBV_ACCESS_HUGETLB))
+	/* HUGETLB is an ODP MR's only, and like ON_DEMAND is for good. */
+	if ((access & IBV_ACCESS_ZERO_BASED) ||
+	    ((access & IBV_ACCESS_HUGETLB) && !(m && m->odp)))
 		defect(e, EOPNOTSUPP, "access rxe's MRs do not support");
-	if (m && ((access ^ m->access) & IBV_ACCESS_ON_DEMAND))
-		defect(e, EINVAL, "toggles ON_DEMAND");
+	if (m && ((access ^ m->access) &
+		  (IBV_ACCESS_ON_DEMAND | IBV_ACCESS_HUGETLB)))
+		defect(e, EINVAL, "toggles ON_DEMAND or HUGETLB");
 	/* Only a pinned MR has a umem, pinned read-only or not for good. */
 	if (m && m->slot < 0 && !m->odp && !m->writable &&
 	    (access & ACC_WRITABLE) &&
@@ -2071,6 +2074,12 @@ static int traffic_want(const struct fmr *m, enum peer_op op, uint64_t raddr,
 	/* Pinned memory is there; ODP memory is never written back. */
 	if (!m->odp || !o->touches)
 		return IBV_WC_SUCCESS;
+	/*
+	 * IBV_ACCESS_HUGETLB over ordinary pages: every access fails where
+	 * the kernel has huge pages (the core wants 2 MiB ones), not on UML.
+	 */
+	if (m->access & IBV_ACCESS_HUGETLB)
+		return -1;
 	if (m->implicit) {
 		if (within(raddr, len, arena, ARENA_PAGES * PAGE))
 			return IBV_WC_SUCCESS;
