@@ -35,13 +35,15 @@ for v in BENCH_REPS BENCH_DURATION BENCH_REFAULT_COUNT; do
 		die "$v must be a positive whole number, not '$val'"
 done
 
-for c in ${BENCH_CONFIGS:-}; do
-	case "$c" in pinned|odp|udmabuf|heap|exporter|move10ms|move1ms) ;;
-	*) die "BENCH_CONFIGS: unknown configuration '$c' (pinned odp udmabuf heap exporter move10ms move1ms)" ;;
-	esac
+for v in BENCH_CONFIGS BENCH_BASE_CONFIGS; do
+	for c in ${!v:-}; do
+		case "$c" in pinned|odp|udmabuf|heap|exporter|move10ms|move1ms) ;;
+		*) die "$v: unknown configuration '$c' (pinned odp udmabuf heap exporter move10ms move1ms)" ;;
+		esac
+	done
+	[ -z "${!v:-}" ] || [[ " ${!v} " == *" pinned "* ]] ||
+		die "$v must include pinned, the reference of every ratio"
 done
-[ -z "${BENCH_CONFIGS:-}" ] || [[ " $BENCH_CONFIGS " == *" pinned "* ]] ||
-	die "BENCH_CONFIGS must include pinned, the reference of every ratio"
 for t in ${BENCH_TOOLS:-}; do
 	case "$t" in ib_write_bw|ib_read_bw|ib_send_bw) ;;
 	*) die "BENCH_TOOLS: unknown tool '$t' (ib_write_bw ib_read_bw ib_send_bw)" ;;
@@ -57,13 +59,6 @@ for v in BENCH_REG_SIZES BENCH_REFAULT_SIZES; do
 			die "$v: '$s' is not a size (a number with an optional K, M or G)"
 	done
 done
-for c in ${BENCH_BASE_CONFIGS:-}; do
-	case "$c" in pinned|odp|udmabuf|heap|exporter|move10ms|move1ms) ;;
-	*) die "BENCH_BASE_CONFIGS: unknown configuration '$c'" ;;
-	esac
-done
-[ -z "${BENCH_BASE_CONFIGS:-}" ] || [[ " $BENCH_BASE_CONFIGS " == *" pinned "* ]] ||
-	die "BENCH_BASE_CONFIGS must include pinned, the reference of every ratio"
 
 arch=$([ "$backend" = uml ] && echo um || echo x86_64)
 [ -f "$build/kernel/$arch-bench/include/config/kernel.release" ] ||
