@@ -23,6 +23,15 @@ expect_status stress-backend-unknown 2 "unknown backend 'kvm' in STRESS_BACKENDS
 	env STRESS_BACKENDS=kvm make -C "$top" --no-print-directory stress
 expect_status stress-twonode-bad 2 "STRESS_TWONODE must be 0 or 1, not 'yes'" \
 	env STRESS_TWONODE=yes make -C "$top" --no-print-directory stress
+# make bench's knobs are checked before anything is built or booted.
+expect_status bench-configs-without-pinned 2 'BENCH_CONFIGS must include pinned' \
+	env BENCH_CONFIGS=odp bash "$top/tests/bench/run.sh"
+expect_status bench-base-configs-unknown 2 "BENCH_BASE_CONFIGS: unknown configuration 'vram'" \
+	env BENCH_BASE_CONFIGS="pinned vram" bash "$top/tests/bench/run.sh"
+expect_status bench-refault-sizes-bad 2 "BENCH_REFAULT_SIZES: '1T' is not a size" \
+	env BENCH_REFAULT_SIZES="1M 1T" bash "$top/tests/bench/run.sh"
+expect_status bench-base-not-a-commit 2 "BENCH_BASE: 'no-such-rev' is not a commit" \
+	bash "$top/tests/bench/base-kernel.sh" no-such-rev um
 expect_status twonode-no-dir 2 'usage: .*twonode.sh RESULTS_DIR' \
 	bash "$top/tests/twonode.sh"
 expect_status twonode-seconds-bad 2 "STRESS_SECONDS='4s' must be a whole number" \
