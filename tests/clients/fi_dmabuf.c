@@ -56,7 +56,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -67,14 +66,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/dma-buf.h>
-#include <linux/dma-heap.h>
-#include <linux/udmabuf.h>
 
 #include <rdma/fabric.h>
 #include <rdma/fi_cm.h>
@@ -83,7 +79,7 @@
 #include <rdma/fi_errno.h>
 #include <rdma/fi_rma.h>
 
-#include "dmabuf_test_exporter.h"
+#include "dmabuf_src.h"
 
 #define FI_DMABUF_VERSION	FI_VERSION(1, 20)	/* FI_MR_DMABUF */
 #define GUARD_BYTE		0x5a
@@ -92,6 +88,13 @@
 #define CQ_TIMEOUT_S		60
 
 enum source { SRC_DTE, SRC_UDMABUF, SRC_HEAP, SRC_MEMORY };
+
+/* The dma-buf sources (dmabuf_src.h) of all but ordinary memory. */
+static const enum xfer_dmabuf_src dmabuf_sources[] = {
+	[SRC_DTE] = XFER_SRC_DTE,
+	[SRC_UDMABUF] = XFER_SRC_UDMABUF,
+	[SRC_HEAP] = XFER_SRC_HEAP,
+};
 
 static const char *const source_names[] = {
 	[SRC_DTE] = "dte",
@@ -176,77 +179,6 @@ struct target {
 	struct fid_mr *mr;
 };
 
-static int dte_dev = -1;
-
-static void dte_ioctl(unsigned long cmd, void *arg, const char *name)
-{
-	if (ioctl(dte_dev, cmd, arg))
-		die("%s: %s", name, strerror(errno));
-}
-
-static int dte_create(size_t size)
-{
-	struct dte_create c = { .size = size, .fd = -1 };
-
-	dte_dev = open(DTE_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-	if (dte_dev < 0)
-		die("open %s: %s (modprobe dmabuf_test_exporter)",
-		    DTE_DEVICE_PATH, strerror(errno));
-	dte_ioctl(DTE_IOC_CREATE, &c, "DTE_IOC_CREATE");
-	return c.fd;
-}
-
-static void dte_stats(int fd, struct dte_stats *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->fd = fd;
-	dte_ioctl(DTE_IOC_STATS, st, "DTE_IOC_STATS");
-}
-
-/* udmabuf refuses a memfd that could shrink under it, hence the seal. */
-static int udmabuf_create(size_t size)
-{
-	struct udmabuf_create c = {
-		.flags = UDMABUF_FLAGS_CLOEXEC,
-		.size = size,
-	};
-	int dev, memfd, fd;
-
-	dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
-	if (dev < 0)
-		die("open /dev/udmabuf: %s", strerror(errno));
-	memfd = memfd_create("fi_dmabuf", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (memfd < 0)
-		die("memfd_create: %s", strerror(errno));
-	if (ftruncate(memfd, (off_t)size) ||
-	    fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK))
-		die("memfd of %zu bytes: %s", size, strerror(errno));
-	c.memfd = (__u32)memfd;
-	fd = ioctl(dev, UDMABUF_CREATE, &c);
-	if (fd < 0)
-		die("UDMABUF_CREATE: %s", strerror(errno));
-	close(memfd);
-	close(dev);
-	return fd;
-}
-
-static int heap_create(size_t size)
-{
-	struct dma_heap_allocation_data d = {
-		.len = size,
-		.fd_flags = O_RDWR | O_CLOEXEC,
-	};
-	int heap;
-
-	heap = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
-	if (heap < 0)
-		die("open /dev/dma_heap/system: %s", strerror(errno));
-	if (ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &d))
-		die("DMA_HEAP_IOCTL_ALLOC: %s", strerror(errno));
-	close(heap);
-	return (int)d.fd;
-}
-
 /*
  * The CPU accesses a dma-buf inside DMA_BUF_IOCTL_SYNC brackets: START
  * waits for a move in progress to finish, and an exporter with caches to
@@ -254,13 +186,13 @@ static int heap_create(size_t size)
  */
 static void cpu_sync(const struct target *t, uint64_t flags)
 {
-	struct dma_buf_sync sync = { .flags = flags };
+	int err;
 
 	if (t->fd < 0)
 		return;
-	while (ioctl(t->fd, DMA_BUF_IOCTL_SYNC, &sync))
-		if (errno != EINTR && errno != EAGAIN)
-			die("DMA_BUF_IOCTL_SYNC: %s", strerror(errno));
+	err = xfer_dmabuf_sync(t->fd, flags);
+	if (err)
+		die("DMA_BUF_IOCTL_SYNC: %s", strerror(err));
 }
 
 static void cpu_begin(const struct target *t, bool write)
@@ -275,6 +207,14 @@ static void cpu_end(const struct target *t, bool write)
 		 (write ? DMA_BUF_SYNC_RW : DMA_BUF_SYNC_READ));
 }
 
+static void dte_stats(int fd, struct dte_stats *st)
+{
+	int err = xfer_dte_stats(fd, st);
+
+	if (err)
+		die("DTE_IOC_STATS: %s", strerror(err));
+}
+
 static void target_alloc(struct target *t, enum source src, size_t len)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -284,18 +224,14 @@ static void target_alloc(struct target *t, enum source src, size_t len)
 	t->len = len;
 	t->size = (t->offset + len + GUARD_LEN + page - 1) / page * page;
 	t->fd = -1;
-	switch (src) {
-	case SRC_DTE:
-		t->fd = dte_create(t->size);
-		break;
-	case SRC_UDMABUF:
-		t->fd = udmabuf_create(t->size);
-		break;
-	case SRC_HEAP:
-		t->fd = heap_create(t->size);
-		break;
-	case SRC_MEMORY:
-		break;
+	if (src != SRC_MEMORY) {
+		int err = xfer_dmabuf_create(dmabuf_sources[src], t->size,
+					     &t->fd);
+
+		if (err)
+			die("a %zu-byte %s dma-buf: %s%s", t->size,
+			    source_names[src], strerror(err),
+			    src == SRC_DTE ? " (modprobe dmabuf_test_exporter)" : "");
 	}
 	t->map = mmap(NULL, t->size, PROT_READ | PROT_WRITE,
 		      t->fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS : MAP_SHARED,
@@ -387,21 +323,20 @@ static void *mover_run(void *arg)
 
 	while (!atomic_load(&m->stop)) {
 		bool evict = ++n % m->evict_every == 0;
-		struct dte_buf_op op = {
-			.fd = m->fd,
-			.flags = evict ? 0 : DTE_MOVE_WAIT,
-		};
+		int err;
 
 		nanosleep(&period, NULL);
-		if (!ioctl(dte_dev, evict ? DTE_IOC_EVICT : DTE_IOC_MOVE, &op)) {
+		err = xfer_dte_op(evict ? DTE_IOC_EVICT : DTE_IOC_MOVE, m->fd,
+				  evict ? 0 : DTE_MOVE_WAIT);
+		if (!err) {
 			if (evict)
 				m->evictions++;
 			else
 				m->moves++;
-		} else if (errno == EBUSY) {
+		} else if (err == EBUSY) {
 			m->busy++;
 		} else {
-			m->err = errno;
+			m->err = err;
 			m->failed = evict ? "DTE_IOC_EVICT" : "DTE_IOC_MOVE";
 			break;
 		}

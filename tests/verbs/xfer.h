@@ -5,8 +5,9 @@
  *   xfer_opts.c     command line
  *   xfer_pattern.c  per-message data patterns and their verification
  *   xfer_conn.c     error exits, host buffers, device and RC QP setup
- *   xfer_dmabuf.c   dma-buf buffers: sources, registration, CPU access,
- *                   the test exporter's controls
+ *   xfer_dmabuf.c   dma-buf buffers: registration, CPU access
+ *   dmabuf_src.c    dma-buf sources and the test exporter's controls,
+ *                   with no RDMA library (dmabuf_src.h)
  *   xfer_odp.c      on-demand paging buffers: explicit and implicit ODP
  *                   MRs, prefetch
  *   xfer_churn.c    a thread that moves or evicts buffers during traffic,
@@ -29,7 +30,7 @@
 
 #include <infiniband/verbs.h>
 
-#include "dmabuf_test_exporter.h"
+#include "dmabuf_src.h"
 
 /* Exit codes: 1 for anything that went wrong at run time, 2 for bad usage. */
 #define XFER_EXIT_FAIL		1
@@ -294,17 +295,7 @@ void xfer_recv_hello(int fd, struct xfer_params *p);
 void xfer_send_info(int fd, const struct xfer_conn_info *info);
 void xfer_recv_info(int fd, struct xfer_conn_info *info);
 
-/*
- * dma-buf memory (xfer_dmabuf.c). Sources are ordered as the --mem names
- * and the buf_ops that select them.
- */
-enum xfer_dmabuf_src {
-	XFER_SRC_DTE,		/* the test exporter: dynamic, movable */
-	XFER_SRC_DTE_IOMEM,	/* the same, vmap'ed as I/O memory */
-	XFER_SRC_UDMABUF,	/* udmabuf over a sealed memfd: static */
-	XFER_SRC_HEAP,		/* the system dma-heap: static */
-	XFER_SRC_COUNT
-};
+/* dma-buf memory (xfer_dmabuf.c, on the sources of dmabuf_src.c). */
 /* --mem backings of the dma-buf sources, indexed by source; .name names it. */
 extern const struct buf_ops xfer_dmabuf_buf_ops[XFER_SRC_COUNT];
 
@@ -315,16 +306,12 @@ struct xfer_dmabuf_cfg {
 };
 extern struct xfer_dmabuf_cfg xfer_dmabuf_cfg;
 
-/* The DTE_IOC_* controls apply to this source's buffers. */
-bool xfer_dmabuf_src_is_dte(int src);
 /*
  * Create a dma-buf of at least @size bytes, mapped shared at buf->map for
  * the CPU; buf->addr is buf->map and buf->len the rounded size. Returns 0
  * or an errno: ENOENT (or ENODEV, ENXIO) when the source is absent,
  * EOPNOTSUPP when it exists but cannot make this kind of buffer here.
  */
-/* Whether the kernel bounces every DMA mapping (swiotlb=force). */
-bool xfer_swiotlb_forced(void);
 int xfer_dmabuf_open(struct xfer_buf *buf, enum xfer_dmabuf_src src,
 		     size_t size);
 /* Deregister (if registered; exits 1 if that fails), unmap and close. */
@@ -336,12 +323,6 @@ void xfer_buf_cpu_begin(const struct xfer_buf *buf, bool write);
 void xfer_buf_cpu_end(const struct xfer_buf *buf, bool write);
 /* Wait up to @ms for the buffer's kernel fences: 0 or ETIMEDOUT. */
 int xfer_dmabuf_wait_idle(int fd, int ms);
-
-/* The test exporter's buffer controls: 0 or the ioctl's errno. */
-int xfer_dte_op(unsigned long cmd, int fd, uint32_t flags);
-int xfer_dte_fail_maps(int fd, uint32_t count, int error);
-int xfer_dte_fence_delay(int fd, uint32_t delay_us);
-int xfer_dte_stats(int fd, struct dte_stats *st);
 
 /* An rxe port counter from sysfs: 0 or an errno. */
 int xfer_hw_counter(const char *dev, const char *name, uint64_t *val);
