@@ -9,8 +9,8 @@
  * the page's kernel virtual address, tagged with its access rights.
  *
  * A copy must never race an invalidation: once the invalidation returns,
- * the page may be freed. Locking, outermost first: umem_mutex, then the
- * umem's copy_sem.
+ * the page may be freed. Locking, outermost first: the umem's walk_lock
+ * (one mapping walk at a time), umem_mutex, then the umem's copy_sem.
  *
  *  - Copies only ever try for copy_sem, for read: with it they check that
  *    the pages they need are mapped, copy and release it. Copies on one
@@ -40,6 +40,7 @@
  */
 
 #include <linux/mm.h>
+#include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/sched/mm.h>
 #include <linux/xarray.h>
@@ -71,6 +72,14 @@ struct rxe_mr_odp;
 struct rxe_odp_gate {
 	/* Read: a copy using the pages. Write: an invalidation unmapping. */
 	struct rw_semaphore	copy_sem;
+	/*
+	 * One mapping walk at a time: ib_umem_odp_map_dma_and_lock() has
+	 * hmm_range_fault() fill the umem's pfn_list, shared by every
+	 * caller, under mmap_lock only, and reads it back under umem_mutex.
+	 * Two walks over one page could store a stale snapshot over a fresh
+	 * one, and the unmap would then dirty the wrong page.
+	 */
+	struct mutex		walk_lock;
 	/* A child's implicit MR, NULL for an explicit MR's umem. */
 	struct rxe_mr_odp	*implicit;
 };
@@ -104,6 +113,7 @@ static struct rxe_odp_gate *rxe_odp_gate_alloc(struct rxe_mr_odp *implicit)
 
 	if (g) {
 		init_rwsem(&g->copy_sem);
+		mutex_init(&g->walk_lock);
 		g->implicit = implicit;
 	}
 	return g;
@@ -235,10 +245,8 @@ static bool rxe_odp_present(struct ib_umem_odp *umem, u64 va, u64 len,
 typedef int (*rxe_odp_access_fn)(struct ib_umem_odp *umem, u64 va, u64 len,
 				 void *arg);
 
-/* Map [va, va + len) and, with @fn, use it before anything can unmap it. */
-static int rxe_odp_map_and_run(struct ib_umem_odp *umem, u64 va, u64 len,
-			       bool write, bool fault,
-			       rxe_odp_access_fn fn, void *arg)
+static int rxe_odp_walk(struct ib_umem_odp *umem, u64 va, u64 len,
+			bool write, bool fault, rxe_odp_access_fn fn, void *arg)
 {
 	int npages, err = 0;
 	u64 mapped;
@@ -280,6 +288,20 @@ static int rxe_odp_map_and_run(struct ib_umem_odp *umem, u64 va, u64 len,
 		len -= mapped;
 	}
 	return 0;
+}
+
+/* Map [va, va + len) and, with @fn, use it before anything can unmap it. */
+static int rxe_odp_map_and_run(struct ib_umem_odp *umem, u64 va, u64 len,
+			       bool write, bool fault,
+			       rxe_odp_access_fn fn, void *arg)
+{
+	struct rxe_odp_gate *g = umem->private;
+	int err;
+
+	mutex_lock(&g->walk_lock);
+	err = rxe_odp_walk(umem, va, len, write, fault, fn, arg);
+	mutex_unlock(&g->walk_lock);
+	return err;
 }
 
 /*
@@ -339,6 +361,7 @@ static struct ib_umem_odp *rxe_odp_new_umem(struct rxe_mr *mr, u64 va,
 		umem = ib_umem_odp_get(mr->ibmr.device, va, len, mr->access,
 				       &rxe_odp_mni_ops);
 	if (IS_ERR(umem)) {
+		mutex_destroy(&g->walk_lock);
 		kfree(g);
 		return umem;
 	}
@@ -355,6 +378,9 @@ static void rxe_odp_free_umem(struct ib_umem_odp *umem)
 
 	/* Removes the notifier: no invalidation can run after this. */
 	ib_umem_odp_release(umem);
+	/* An implicit MR's root has none: it maps nothing itself. */
+	if (g)
+		mutex_destroy(&g->walk_lock);
 	kfree(g);
 }
 
