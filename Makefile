@@ -22,7 +22,8 @@ $(error the checkout ($(CURDIR)) or BUILD ($(BUILD)) is at a path with a space, 
 endif
 
 .PHONY: help deps kernel userspace rdma-core perftest test demo shell bench \
-	series series-check stress clean distclean
+	series series-check stress clean distclean \
+	host-modules host-install host-uninstall
 
 help:
 	@echo "make test      build everything and run every test suite"
@@ -35,6 +36,10 @@ help:
 	@echo "make kernel    build one guest kernel (BACKEND=uml|qemu FLAVOR=debug|bench)"
 	@echo "make userspace build the patched rdma-core and perftest"
 	@echo "make deps      apt-get install what the project needs (as root)"
+	@echo "make host-modules  rdma_rxe.ko and the test exporter for a 6.12 distribution"
+	@echo "               kernel (KERNELRELEASE=KR, default uname -r; KDIR=its headers)"
+	@echo "make host-install  build them, install into /lib/modules/KR/updates (as root)"
+	@echo "make host-uninstall  remove them again (KERNELRELEASE=KR)"
 
 deps:
 	@scripts/install-deps.sh
@@ -85,6 +90,19 @@ series: deps
 series-check: series
 	@$(MAKE) --no-print-directory kernel BACKEND=uml FLAVOR=debug
 	@scripts/check-series.sh
+
+# The patched rxe for the host's own kernel, built against its headers.
+HOST_MODULES_ARGS = $(if $(KDIR),--kdir '$(KDIR)') \
+	$(if $(KERNELRELEASE),--release '$(KERNELRELEASE)')
+
+host-modules: deps
+	@scripts/host-modules.sh $(HOST_MODULES_ARGS)
+
+host-install: deps
+	@scripts/host-install.sh install $(HOST_MODULES_ARGS)
+
+host-uninstall:
+	@scripts/host-install.sh uninstall $(if $(KERNELRELEASE),--release '$(KERNELRELEASE)')
 
 clean:
 	rm -rf $(BUILD)/results $(BUILD)/kernel $(BUILD)/rdma-core $(BUILD)/perftest
