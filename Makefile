@@ -33,7 +33,8 @@ help:
 	@echo "make bench     bandwidth of pinned, ODP and dma-buf MRs side by side (bench kernel)"
 	@echo "make series    write kernel/rdma-core/perftest changes as patch series to build/series"
 	@echo "make series-check  build every prefix of the kernel series, checkpatch each patch"
-	@echo "make kernel    build one guest kernel (BACKEND=uml|qemu FLAVOR=debug|bench)"
+	@echo "make kernel    build one guest kernel (BACKEND=uml|qemu FLAVOR=debug|bench;"
+	@echo "               BACKEND=qemu FLAVOR=distro: Debian's stock 6.12 with our modules)"
 	@echo "make userspace build the patched rdma-core and perftest"
 	@echo "make deps      apt-get install what the project needs (as root)"
 	@echo "make host-modules  rdma_rxe.ko and the test exporter for a 6.12 distribution"
@@ -46,8 +47,13 @@ deps:
 
 kernel: deps
 	@scripts/check-choice.sh BACKEND "$(BACKEND)" uml qemu
-	@scripts/check-choice.sh FLAVOR "$(FLAVOR)" debug bench
+	@scripts/check-choice.sh FLAVOR "$(FLAVOR)" debug bench distro
+ifeq ($(FLAVOR),distro)
+	@[ "$(BACKEND)" = qemu ] || { echo "make: FLAVOR=distro is Debian's x86_64 kernel: use BACKEND=qemu" >&2; exit 2; }
+	@kernel/distro/build.sh
+else
 	@kernel/build.sh $(KARCH) $(FLAVOR)
+endif
 
 rdma-core: deps
 	@scripts/build-userspace.sh rdma-core

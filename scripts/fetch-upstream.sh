@@ -29,23 +29,10 @@ if [ -f "$out" ]; then
 	exit 1
 fi
 
-aptdir=${APT_STATE_DIR:-$(readlink -f "$dest")/apt-trixie}
-mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial"
-echo "deb-src http://deb.debian.org/debian trixie main" > "$aptdir/sources.list"
-apt_opts=(-o "Dir::Etc::SourceList=$aptdir/sources.list"
-	  -o "Dir::Etc::SourceParts=/dev/null"
-	  -o "Dir::State::Lists=$aptdir/lists"
-	  -o "Dir::Cache=$aptdir/cache"
-	  -o "APT::Sandbox::User=root")
-
-if [ ! -e "$aptdir/lists/.updated" ]; then
-	apt-get "${apt_opts[@]}" update >"$aptdir/update.log" 2>&1 || {
-		echo "fetch-upstream: apt-get update for trixie sources failed," \
-		     "see $aptdir/update.log" >&2
-		exit 1
-	}
-	touch "$aptdir/lists/.updated"
-fi
+# shellcheck source=private-apt.sh
+. "$(dirname "$0")/private-apt.sh"
+private_apt "${APT_STATE_DIR:-$(readlink -f "$dest")/apt-trixie}" \
+	"deb-src http://deb.debian.org/debian trixie main" || exit 1
 
 tmp=$(mktemp -d "$dest/.fetch.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -7,8 +7,10 @@ packages=(
 	# kernel
 	build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils
 	ccache patch linux-source-6.12 python3
-	# guests
-	qemu-system-x86 iproute2 iputils-ping kmod procps util-linux
+	# guests; the distro guest's initramfs (kernel/distro) runs busybox
+	qemu-system-x86 iproute2 iputils-ping kmod procps util-linux busybox-static
+	# modules built for Debian's kernels carry BTF, which pahole makes
+	dwarves
 	# rdma-core, perftest
 	cmake ninja-build pkg-config cython3 python3-dev libnl-3-dev
 	libnl-route-3-dev libudev-dev libpci-dev autoconf automake libtool

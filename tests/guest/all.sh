@@ -13,7 +13,7 @@ mkdir -p "$CASE_LOG_DIR"
 : > "$RDG_RESULTS/suites.txt"
 rc=0
 for suite in "$@"; do
-	echo "=== $suite ($RDG_BACKEND)"
+	echo "=== $suite ($RDG_GUEST)"
 	start=$(date +%s)
 	bash "$RDG_TOP/tests/guest/$suite.sh"
 	status=$?

@@ -25,7 +25,7 @@
 #
 # A client that is not installed FAILs (make deps installs them all): a
 # missing package must not turn into a quietly shorter suite.
-SUITE=clients/$RDG_BACKEND
+SUITE=clients/$RDG_GUEST
 . "$RDG_TOP/tests/lib/result.sh"
 . "$RDG_TOP/tests/lib/perftest.sh"
 . "$RDG_TOP/tests/lib/rxe-trace.sh"

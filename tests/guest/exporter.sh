@@ -3,7 +3,7 @@
 # "FAIL x: why" / "SKIP x: why" line of exporter_test) between loading and
 # unloading dmabuf_test_exporter; the unload proves no buffer or module
 # reference leaked.
-SUITE=exporter/$RDG_BACKEND
+SUITE=exporter/$RDG_GUEST
 . "$RDG_TOP/tests/lib/result.sh"
 . "$RDG_TOP/tests/lib/xfer.sh"
 

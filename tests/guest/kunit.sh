@@ -4,7 +4,7 @@
 # listed in $RDG_RESULTS/kunit/modules. tests/run parses the logs on the
 # host with the kernel's own kunit.py (tests/lib/kunit_results.py), one
 # record per test case: a Python start and parse cost 20 s of a TCG guest.
-SUITE=kunit/$RDG_BACKEND
+SUITE=kunit/$RDG_GUEST
 . "$RDG_TOP/tests/lib/result.sh"
 
 logdir=$RDG_RESULTS/kunit

@@ -6,7 +6,7 @@
 # byte verified on explicit and implicit ODP memory, with the memory
 # discarded (MADV_DONTNEED), replaced (munmap + mmap) and COW-protected
 # (fork) under traffic, and prefetched before it.
-SUITE=odp/$RDG_BACKEND
+SUITE=odp/$RDG_GUEST
 . "$RDG_TOP/tests/lib/result.sh"
 . "$RDG_TOP/tests/lib/xfer.sh"
 . "$RDG_TOP/tests/lib/records.sh"

@@ -4,7 +4,7 @@
 # (--use_udmabuf) and the test exporter (--use_dmabuf_exporter), the test
 # exporter moving its buffers during a run (--dmabuf_move_interval), and
 # bad option values rejected with a clear message and a non-zero exit.
-SUITE=perftest-dmabuf/$RDG_BACKEND
+SUITE=perftest-dmabuf/$RDG_GUEST
 . "$RDG_TOP/tests/lib/result.sh"
 . "$RDG_TOP/tests/lib/perftest.sh"
 

@@ -8,7 +8,7 @@
 # test exporter). Unloading
 # dmabuf_test_exporter at the end proves that no buffer or attachment
 # outlived the tests.
-SUITE=pyverbs-dmabuf/$RDG_BACKEND
+SUITE=pyverbs-dmabuf/$RDG_GUEST
 . "$RDG_TOP/tests/lib/result.sh"
 . "$RDG_TOP/tests/lib/xfer.sh"
 . "$RDG_TOP/tests/lib/pyverbs.sh"

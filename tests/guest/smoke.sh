@@ -3,7 +3,7 @@
 # WRITE, READ and SEND bandwidth tests complete over it with a non-zero
 # bandwidth (server and client on rxe0), with pinned and with on-demand
 # paging MRs.
-SUITE=smoke/$RDG_BACKEND
+SUITE=smoke/$RDG_GUEST
 . "$RDG_TOP/tests/lib/result.sh"
 . "$RDG_TOP/tests/lib/xfer.sh"
 . "$RDG_TOP/tests/lib/perftest.sh"

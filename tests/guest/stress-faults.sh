@@ -23,7 +23,7 @@
 # the messages. The fault cases themselves are cheap there too (about
 # 0.5-1 s each, the fence timeouts 7 s): what takes time is starting
 # programs, some 2 s each.
-SUITE=stress-faults/$RDG_BACKEND
+SUITE=stress-faults/$RDG_GUEST
 . "$RDG_TOP/tests/lib/result.sh"
 . "$RDG_TOP/tests/lib/xfer.sh"
 

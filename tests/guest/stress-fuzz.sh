@@ -13,7 +13,7 @@
 # FUZZ_ITERS: a number of calls instead, 1..1000000000.
 # FUZZ_SEEDS: how many runs, each with a seed of its own, 1..100
 # (default 2).
-SUITE=stress-fuzz/$RDG_BACKEND
+SUITE=stress-fuzz/$RDG_GUEST
 . "$RDG_TOP/tests/lib/result.sh"
 # A bad knob is recorded too: all.sh does not look at a suite's exit
 # status, and the suite would otherwise vanish from the results.

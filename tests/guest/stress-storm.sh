@@ -19,7 +19,7 @@
 #   # storm NAME: GiB=... moves=... evictions=... restores=...
 #     invalidations=... refaults=... seconds=...
 # and a last line adds them all up ("# storm: ...", with rates per second).
-SUITE=stress-storm/$RDG_BACKEND
+SUITE=stress-storm/$RDG_GUEST
 . "$RDG_TOP/tests/lib/result.sh"
 . "$RDG_TOP/tests/lib/xfer.sh"
 . "$RDG_TOP/tests/lib/rxe-trace.sh"

@@ -23,7 +23,7 @@
 # On QEMU (RDG_BACKEND=qemu: TCG, where starting a program alone takes
 # some 2 s) the defaults are a quarter: 2 iterations per kind, one link
 # delete, and the rdma_xfer checks move a quarter of the messages.
-SUITE=stress-teardown/$RDG_BACKEND
+SUITE=stress-teardown/$RDG_GUEST
 . "$RDG_TOP/tests/lib/result.sh"
 . "$RDG_TOP/tests/lib/xfer.sh"
 

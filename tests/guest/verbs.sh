@@ -1,7 +1,7 @@
 #!/bin/bash
 # Data path over rxe0 with every byte verified, by tests/verbs/rdma_xfer:
 # each operation at sizes from one byte to multi-packet messages.
-SUITE=verbs/$RDG_BACKEND
+SUITE=verbs/$RDG_GUEST
 . "$RDG_TOP/tests/lib/result.sh"
 . "$RDG_TOP/tests/lib/xfer.sh"
 xfer=$RDG_TOP/build/tests/verbs/rdma_xfer

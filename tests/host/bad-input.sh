@@ -15,7 +15,7 @@ mk() { make -C "$top" --no-print-directory "$@"; }
 # --- make variables and guest runner options
 expect_status backend-unknown 2 'BACKEND=foo is not valid; use one of: uml qemu' \
 	mk kernel BACKEND=foo
-expect_status flavor-unknown 2 'FLAVOR=fast is not valid; use one of: debug bench' \
+expect_status flavor-unknown 2 'FLAVOR=fast is not valid; use one of: debug bench distro' \
 	mk kernel FLAVOR=fast
 expect_status stress-seconds-bad 2 "STRESS_SECONDS must be a number of seconds.*'5m'" \
 	env STRESS_SECONDS=5m make -C "$top" --no-print-directory stress
@@ -40,6 +40,10 @@ expect_status test-backend-unknown 2 "unknown backend 'kvm' in TEST_BACKENDS" \
 	env TEST_BACKENDS=kvm "$top/tests/run"
 expect_status run-guest-timeout-nan 2 'timeout must be a positive number' \
 	"$top/kernel/run-guest.sh" --timeout soon -- true
+expect_status flavor-distro-uml 2 "FLAVOR=distro is Debian's x86_64 kernel: use BACKEND=qemu" \
+	mk kernel FLAVOR=distro
+expect_status run-guest-distro-uml 2 'flavor distro boots Debian.*needs --backend qemu' \
+	"$top/kernel/run-guest.sh" --flavor distro -- true
 expect_status run-guest-no-command 2 'no command given' "$top/kernel/run-guest.sh"
 expect_status run-guest-bad-option 2 'unknown option --frobnicate' \
 	"$top/kernel/run-guest.sh" --frobnicate -- true
