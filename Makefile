@@ -30,7 +30,8 @@ help:
 	@echo "make demo      the main job: bandwidth over rxe in a UML guest, data verified"
 	@echo "make shell     interactive guest with rxe0 up (CMD='...' runs one command)"
 	@echo "make stress    the stress suites for longer (STRESS_SECONDS=N per run, default 120)"
-	@echo "make bench     bandwidth of pinned, ODP and dma-buf MRs side by side (bench kernel)"
+	@echo "make bench     bandwidth of pinned, ODP and dma-buf MRs side by side (bench kernel;"
+	@echo "               BACKEND=qemu BENCH_KERNEL=distro: Debian's stock kernel)"
 	@echo "make series    write kernel/rdma-core/perftest changes as patch series to build/series"
 	@echo "make series-check  build every prefix of the kernel series, checkpatch each patch"
 	@echo "make kernel    build one guest kernel (BACKEND=uml|qemu FLAVOR=debug|bench;"
@@ -86,7 +87,9 @@ shell: deps userspace kernel
 	fi
 
 bench: deps userspace
-	@$(MAKE) --no-print-directory kernel BACKEND=$(BACKEND) FLAVOR=bench
+	@$(if $(BENCH_KERNEL),scripts/check-choice.sh BENCH_KERNEL "$(BENCH_KERNEL)" bench distro)
+	@$(MAKE) --no-print-directory kernel BACKEND=$(BACKEND) \
+		FLAVOR=$(if $(filter distro,$(BENCH_KERNEL)),distro,bench)
 	@$(MAKE) --no-print-directory -C tests/bench
 	@tests/bench/run.sh
 

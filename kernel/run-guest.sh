@@ -99,7 +99,7 @@ if [ "$flavor" = distro ]; then
 	initrd=$kout/initramfs.cpio.gz
 	config=$kout/pkg/boot/config-$kver
 	modules=$kout/modroot/lib/modules
-	how="make distro-kernel"
+	how="make kernel BACKEND=qemu FLAVOR=distro"
 else
 	kout=$build/kernel/$arch-$flavor
 	if [ "$backend" = uml ]; then image=$kout/linux; else image=$kout/arch/x86/boot/bzImage; fi

@@ -31,7 +31,7 @@ fi
 
 # shellcheck source=private-apt.sh
 . "$(dirname "$0")/private-apt.sh"
-private_apt "${APT_STATE_DIR:-$(readlink -f "$dest")/apt-trixie}" \
+private_apt fetch-upstream "${APT_STATE_DIR:-$(readlink -f "$dest")/apt-trixie}" \
 	"deb-src http://deb.debian.org/debian trixie main" || exit 1
 
 tmp=$(mktemp -d "$dest/.fetch.XXXXXX")

@@ -6,7 +6,8 @@
 #
 # usage: host-install.sh install [--kdir DIR] [--release KR]
 #        host-install.sh uninstall [--release KR]
-#   install builds first (host-modules.sh, same options), then installs.
+#   install takes what host-modules.sh built for KR (make host-modules, as
+#   yourself): it never builds, so that a build tree is not left to root.
 #   KR defaults to KDIR's release with --kdir, else to `uname -r`.
 #   INSTALL_MOD_PATH, as kbuild's, installs under another root (no root
 #   needed if it is writable).
@@ -82,10 +83,14 @@ fi
 
 [ -d "$moddir" ] || die "no $moddir: kernel $kr is not installed here;" \
 	"name the kernel with KERNELRELEASE=KR"
-# Checked before the build, so that a user without root learns it at once.
 need_write "$dest"
-"$top/scripts/host-modules.sh" "${build_args[@]}"
 out=$build/host-modules/$kr
+for m in rdma_rxe dmabuf_test_exporter; do
+	[ -f "$out/$m.ko" ] || die "no $out/$m.ko: build the modules first," \
+		"as yourself: make host-modules${release:+ KERNELRELEASE=$release}${kdir:+ KDIR=$kdir}"
+	magic=$("$modinfo" -F vermagic "$out/$m.ko")
+	[[ $magic == "$kr "* ]] || die "$out/$m.ko was built for '$magic', not for $kr"
+done
 rm -rf "$dest"
 install -d "$dest"
 install -m 644 "$out/rdma_rxe.ko" "$out/dmabuf_test_exporter.ko" "$dest/"

@@ -120,7 +120,7 @@ cc_text=${cc_text%\"}
 [ "$(c CC_IS_GCC)" = y ] ||
 	die "kernel $kr was built with ${cc_text:-an unknown compiler (no CONFIG_CC_VERSION_TEXT)}," \
 		"not gcc: only gcc-built kernels are supported"
-major() { grep -oE '[0-9]+\.[0-9]+(\.[0-9]+)?' <<< "$1" | tail -n 1 | cut -d. -f1; }
+major() { { grep -oE '[0-9]+\.[0-9]+(\.[0-9]+)?' <<< "$1" || true; } | tail -n 1 | cut -d. -f1; }
 kmajor=$(major "$cc_text")
 gcc_text=$(gcc --version 2>/dev/null | head -n 1) || die "no gcc found (make deps installs it)"
 gmajor=$(major "$gcc_text")
@@ -171,8 +171,11 @@ kver=$(grep -oE '^[0-9]+\.[0-9]+\.[0-9]+' <<< "$kr" || echo "$kr")
 # A build that fails must not leave the last one's modules for
 # make host-install to take.
 rm -f "$out/rdma_rxe.ko" "$out/dmabuf_test_exporter.ko" "$out/Module.symvers"
-# Copied with their timestamps, so that a rerun with nothing changed is a
-# no-op for kbuild.
+# Always from a fresh copy: kbuild judges by timestamps, and a source
+# replaced by an older-dated one (a new linux-source package re-extracted)
+# or new headers under the same release would leave stale objects behind.
+# ccache makes the full rebuild cheap.
+rm -rf "$out/src"
 mkdir -p "$out/src/rxe" "$out/src/dmabuf-test-exporter"
 cp -rp "$src/drivers/infiniband/sw/rxe/." "$out/src/rxe/"
 cp -rp "$top/kernel/dmabuf-test-exporter/." "$out/src/dmabuf-test-exporter/"

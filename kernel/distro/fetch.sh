@@ -18,6 +18,7 @@ build=${BUILD:-$top/build}
 . "$top/scripts/private-apt.sh"
 
 die() { echo "distro-fetch: $*" >&2; exit 1; }
+depmod=$(command -v depmod || echo /sbin/depmod)
 
 version=$DISTRO_KERNEL_VERSION release=$DISTRO_KERNEL_RELEASE
 abi=${release%-*}
@@ -31,36 +32,20 @@ pins=(
 	"linux-headers-$abi-common $DISTRO_HEADERS_COMMON_SHA256"
 	"linux-kbuild-$abi $DISTRO_KBUILD_SHA256"
 )
-stamp="$version ${pins[*]}"
+# The extracted headers name their own absolute path (below): a moved build
+# directory must extract again.
+stamp="$version ${pins[*]} $pkg"
 [ "$(cat "$pkg/.stamp" 2>/dev/null)" = "$stamp" ] && exit 0
 
-private_apt "$build/dl/apt-${DISTRO_KERNEL_SUITE##* }" \
+private_apt distro-fetch "$build/dl/apt-${DISTRO_KERNEL_SUITE// /-}" \
 	"deb http://deb.debian.org/$DISTRO_KERNEL_SUITE main" || exit 1
 
-mkdir -p "$dl"
 debs=()
 for pin in "${pins[@]}"; do
 	read -r name sha256 <<< "$pin"
-	deb=$(printf '%s_%s_*.deb' "$name" "${version//:/%3a}")
-	# shellcheck disable=SC2086 # the glob picks the architecture
-	file=$(compgen -G "$dl/$deb" | head -n 1 || true)
-	if [ -z "$file" ]; then
-		echo "  APT     $name $version"
-		if ! (cd "$dl" && apt-get "${apt_opts[@]}" download \
-		      "$name=$version" > "$dl/$name.log" 2>&1); then
-			die "cannot download $name=$version from Debian's" \
-			    "$DISTRO_KERNEL_SUITE (the archive may have moved on:" \
-			    "pick a version it has, with its sha256, in" \
-			    "upstream.versions; log: $dl/$name.log)"
-		fi
-		file=$(compgen -G "$dl/$deb" | head -n 1 || true)
-		[ -n "$file" ] || die "apt-get download $name=$version left no $deb in $dl"
-	fi
-	if ! echo "$sha256  $file" | sha256sum --check --status; then
-		die "$(basename "$file") has sha256 $(sha256sum "$file" | cut -d' ' -f1)," \
-		    "upstream.versions pins $sha256; refusing it (delete the file to fetch it again)"
-	fi
-	debs+=("$file")
+	private_apt_download distro-fetch "$dl" "$name" "$version" "$sha256" \
+		"$DISTRO_KERNEL_SUITE" || exit 1
+	debs+=("$deb_file")
 done
 
 echo "  EXTRACT linux-image-$release $version"
@@ -72,8 +57,9 @@ done
 # The headers' Makefile includes the common headers by their installed,
 # absolute path; here they are below pkg.
 headers=usr/src/linux-headers-$release
-sed -i "s|^include /usr/src/|include $pkg/usr/src/|" "$pkg.tmp/$headers/Makefile"
+escaped=$(sed 's/[&|\\]/\\&/g' <<< "$pkg")
+sed -i "s|^include /usr/src/|include $escaped/usr/src/|" "$pkg.tmp/$headers/Makefile"
 [ -f "$pkg.tmp/boot/vmlinuz-$release" ] || die "linux-image-$release has no boot/vmlinuz-$release"
 mv "$pkg.tmp" "$pkg"
-depmod -b "$pkg" "$release" || die "depmod of $pkg failed"
+"$depmod" -C /dev/null -b "$pkg" "$release" || die "depmod of $pkg failed"
 echo "$stamp" > "$pkg/.stamp"

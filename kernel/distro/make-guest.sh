@@ -26,6 +26,12 @@ pkg=$out/pkg
 ours=$1
 
 die() { echo "distro-guest: $*" >&2; exit 1; }
+# kmod's tools are in /sbin, which an ordinary user's PATH may lack; they
+# read no configuration of the host's (-C /dev/null): its modprobe.d and
+# depmod.d are not the guest's.
+depmod=$(command -v depmod || echo /sbin/depmod)
+modprobe=$(command -v modprobe || echo /sbin/modprobe)
+modinfo=$(command -v modinfo || echo /sbin/modinfo)
 [ -f "$pkg/.stamp" ] || die "no stock kernel in $pkg (kernel/distro/fetch.sh)"
 for m in rdma_rxe dmabuf_test_exporter; do
 	[ -f "$ours/$m.ko" ] || die "no $m.ko in $ours (scripts/host-modules.sh)"
@@ -36,16 +42,22 @@ if [ -z "$busybox" ] ||
 	die "no static busybox (package busybox-static: make deps)"
 fi
 
-# modules_of NAME...: the stock modules NAME needs, in load order, each
-# once, as paths relative to the package's module directory.
+# modules_of VAR NAME...: set array VAR to the stock modules NAME... need,
+# in load order, each once, as paths relative to the package's module
+# directory.
 moddir=$pkg/lib/modules/$release
 modules_of() {
-	local m
+	local -n list=$1
+	local m out deps=
+	shift
 	for m in "$@"; do
-		modprobe -d "$pkg" -S "$release" --show-depends "$m" ||
-			die "the stock kernel has no module $m"
-	done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' |
-		sed "s|^$moddir/||"
+		out=$("$modprobe" -C /dev/null -d "$pkg" -S "$release" \
+			--show-depends "$m" 2>&1) ||
+			die "the stock kernel has no module $m: $out"
+		deps+=$out$'\n'
+	done
+	mapfile -t list < <(awk '$1 == "insmod" && !seen[$2]++ { print $2 }' <<< "$deps" |
+		sed "s|^$moddir/||")
 }
 
 # A stage directory, renamed into place only once complete.
@@ -53,23 +65,25 @@ stage=$out/guest.tmp
 rm -rf "$stage"
 mkdir -p "$stage/initramfs/bin" "$stage/initramfs/modules" \
 	"$stage/initramfs"/{proc,sys,dev,newroot}
-# The kernel opens /dev/console for /init before anything is mounted.
-mknod -m 600 "$stage/initramfs/dev/console" c 5 1
 cp "$busybox" "$stage/initramfs/bin/busybox"
 cp "$top/kernel/distro/initramfs-init" "$stage/initramfs/init"
-for path in $(modules_of 9p 9pnet_virtio virtio_rng); do
+modules_of boot 9p 9pnet_virtio virtio_rng
+for path in "${boot[@]}"; do
 	name=$(basename "${path%.xz}")
 	xz -dc "$moddir/$path" > "$stage/initramfs/modules/$name"
 	echo "$name" >> "$stage/initramfs/modules/order"
 done
-(cd "$stage/initramfs" && find . | sort | cpio -o -H newc --quiet) |
+(cd "$stage/initramfs" && find . | sort | cpio -o -H newc -R 0:0 --quiet) |
 	gzip -1 > "$stage/initramfs.cpio.gz"
 
 mroot=$stage/modroot/lib/modules/$release
 mkdir -p "$mroot/updates/rxe-dmabuf"
-# shellcheck disable=SC2046 # a word list of module names
-for path in $(modules_of rdma_rxe ib_uverbs rdma_ucm veth \
-	      $(modinfo -F depends "$ours"/*.ko | tr ',' ' ')); do
+needs=$("$modinfo" -F depends "$ours/rdma_rxe.ko" "$ours/dmabuf_test_exporter.ko") ||
+	die "modinfo cannot read our modules in $ours"
+# shellcheck disable=SC2206 # a word list of module names
+needs=(${needs//,/ })
+modules_of stock rdma_rxe ib_uverbs rdma_ucm veth "${needs[@]}"
+for path in "${stock[@]}"; do
 	mkdir -p "$mroot/$(dirname "$path")"
 	cp "$moddir/$path" "$mroot/$path"
 done
@@ -80,7 +94,7 @@ done
 cp "$moddir"/modules.builtin "$moddir"/modules.builtin.modinfo \
 	"$moddir"/modules.order "$mroot/"
 cp "$ours/rdma_rxe.ko" "$ours/dmabuf_test_exporter.ko" "$mroot/updates/rxe-dmabuf/"
-depmod -b "$stage/modroot" "$release" || die "depmod of the guest's modules failed"
+"$depmod" -C /dev/null -b "$stage/modroot" "$release" || die "depmod of the guest's modules failed"
 
 rm -rf "$out/modroot" "$out/initramfs.cpio.gz"
 mv "$stage/modroot" "$out/modroot"

@@ -7,6 +7,9 @@
 # (make perftest) and python3-matplotlib. Knobs (see tests/bench/README):
 #   BENCH_QUICK=1      a short run (about 6 minutes) instead of the full one (about 22)
 #   BACKEND=uml|qemu   the guest (default uml); BENCH_MEM (default 4G)
+#   BENCH_KERNEL=distro  with BACKEND=qemu: Debian's stock kernel with our
+#                      modules (make kernel BACKEND=qemu FLAVOR=distro)
+#                      instead of the bench kernel
 #   BENCH_REPS, BENCH_DURATION, BENCH_SIZES, BENCH_TOOLS, BENCH_CONFIGS,
 #   BENCH_REG_SIZES, BENCH_REFAULT_COUNT, BENCH_REFAULT_SIZES
 #                      passed to the guest job
@@ -25,9 +28,17 @@ export BUILD=$build
 backend=${BACKEND:-uml}
 mem=${BENCH_MEM:-4G}
 quick=${BENCH_QUICK:-0}
+flavor=${BENCH_KERNEL:-bench}
 
 die() { echo "bench: $*" >&2; exit 2; }
 case "$backend" in uml|qemu) ;; *) die "BACKEND must be uml or qemu, not '$backend'" ;; esac
+case "$flavor" in bench|distro) ;; *) die "BENCH_KERNEL must be bench or distro, not '$flavor'" ;; esac
+if [ "$flavor" = distro ]; then
+	[ "$backend" = qemu ] ||
+		die "BENCH_KERNEL=distro is Debian's x86_64 kernel: it needs BACKEND=qemu"
+	[ -z "${BENCH_BASE:-}" ] ||
+		die "BENCH_BASE compares two revisions' bench kernels, not Debian's kernel (BENCH_KERNEL=distro)"
+fi
 case "$quick" in 0|1) ;; *) die "BENCH_QUICK must be 0 or 1, not '$quick'" ;; esac
 for v in BENCH_REPS BENCH_DURATION BENCH_REFAULT_COUNT; do
 	val=${!v:-}
@@ -61,7 +72,7 @@ for v in BENCH_REG_SIZES BENCH_REFAULT_SIZES; do
 done
 
 arch=$([ "$backend" = uml ] && echo um || echo x86_64)
-[ -f "$build/kernel/$arch-bench/include/config/kernel.release" ] ||
+[ "$flavor" = distro ] || [ -f "$build/kernel/$arch-bench/include/config/kernel.release" ] ||
 	die "no bench kernel for $backend; build it: make kernel BACKEND=$backend FLAVOR=bench"
 # (perftest exits 1 after --help)
 help=$("$build/perftest/bin/ib_write_bw" --help 2>&1)
@@ -101,7 +112,7 @@ for v in BENCH_QUICK BENCH_REPS BENCH_DURATION BENCH_SIZES BENCH_TOOLS BENCH_CON
 	[ -n "${!v:-}" ] && env_args+=("$v=${!v}")
 done
 
-echo "bench: $backend guest, bench kernel; results in $dir"
+echo "bench: $backend guest, $flavor kernel; results in $dir"
 # The host's load, sampled: other work on this machine is noise in every figure.
 printf 'cpus\t%s\nkernel\t%s\n' "$(nproc)" "$(uname -r)" > "$dir/host.txt"
 (
@@ -113,7 +124,7 @@ printf 'cpus\t%s\nkernel\t%s\n' "$(nproc)" "$(uname -r)" > "$dir/host.txt"
 ) > "$dir/host-load.tsv" &
 sampler=$!
 start=$(date +%s)
-"$top/kernel/run-guest.sh" --backend "$backend" --flavor bench --mem "$mem" \
+"$top/kernel/run-guest.sh" --backend "$backend" --flavor "$flavor" --mem "$mem" \
 	--timeout "$timeout" --results "$dir/guest" -- \
 	env "${env_args[@]}" bash "$top/tests/bench/guest-bench.sh"
 rc=$?

@@ -19,9 +19,9 @@ else
 	fail kernel-is-debian-package "$(cat /proc/version), expected $RDG_DISTRO_RELEASE, Debian $RDG_DISTRO_VERSION"
 fi
 
-# build_id FILE: the GNU build ID of an ELF file, or of a module's
+# note_id NOTE: the GNU build ID in a loaded module's
 # /sys/module/M/notes/.note.gnu.build-id (the note itself: the ID is its
-# last 20 bytes).
+# last 20 bytes); elf_id FILE: the one in an ELF file.
 note_id() { od -An -tx1 -v "$1" | tr -d ' \n' | tail -c 40; }
 elf_id() { readelf -n "$1" | awk '/Build ID:/ { print $3 }'; }
 

@@ -30,6 +30,12 @@ expect_status bench-base-configs-unknown 2 "BENCH_BASE_CONFIGS: unknown configur
 	env BENCH_BASE_CONFIGS="pinned vram" bash "$top/tests/bench/run.sh"
 expect_status bench-refault-sizes-bad 2 "BENCH_REFAULT_SIZES: '1T' is not a size" \
 	env BENCH_REFAULT_SIZES="1M 1T" bash "$top/tests/bench/run.sh"
+expect_status bench-kernel-unknown 2 "BENCH_KERNEL must be bench or distro, not 'debug'" \
+	env BENCH_KERNEL=debug bash "$top/tests/bench/run.sh"
+expect_status bench-distro-uml 2 "BENCH_KERNEL=distro is Debian's x86_64 kernel: it needs BACKEND=qemu" \
+	env BENCH_KERNEL=distro bash "$top/tests/bench/run.sh"
+expect_status bench-distro-base 2 "BENCH_BASE compares two revisions' bench kernels" \
+	env BACKEND=qemu BENCH_KERNEL=distro BENCH_BASE=HEAD bash "$top/tests/bench/run.sh"
 expect_status bench-base-not-a-commit 2 "BENCH_BASE: 'no-such-rev' is not a commit" \
 	bash "$top/tests/bench/base-kernel.sh" no-such-rev um
 expect_status twonode-no-dir 2 'usage: .*twonode.sh RESULTS_DIR' \
@@ -80,6 +86,26 @@ PATCH
 	fi
 else
 	skip kernel-patch-unapplicable "no extracted kernel source yet"
+fi
+
+# --- Debian's stock kernel for the distro guest: a pin the archive does
+# not have, a download whose sha256 is not the pinned one
+expect_status distro-version-missing 1 \
+	"^distro-fetch: cannot download linux-image-6\.12\.118\+deb12-amd64=0\.0-0 from Debian's debian-security bookworm-security \(the archive may have moved on" \
+	env BUILD="$scratch/d1" DISTRO_KERNEL_VERSION=0.0-0 \
+	DISTRO_KERNEL_RELEASE=6.12.118+deb12-amd64 "$top/kernel/distro/fetch.sh"
+image=$(compgen -G "$build/dl/distro/linux-image-*.deb" | head -n 1)
+if [ -n "$image" ]; then
+	mkdir -p "$scratch/d2/dl/distro"
+	ln "$image" "$scratch/d2/dl/distro/" 2>/dev/null || cp "$image" "$scratch/d2/dl/distro/"
+	expect_status distro-sha256-mismatch 1 \
+		"^distro-fetch: $(basename "$image" | sed 's/[.+]/\\&/g') has sha256 [0-9a-f]{64}, upstream.versions pins 0{64}; refusing it" \
+		env BUILD="$scratch/d2" DISTRO_IMAGE_SHA256="$(printf '0%.0s' {1..64})" \
+		"$top/kernel/distro/fetch.sh"
+	[ -d "$scratch/d2/distro" ] && fail distro-sha256-mismatch-extracted \
+		"a refused package was extracted into $scratch/d2/distro"
+else
+	skip distro-sha256-mismatch "no downloaded linux-image package in $build/dl/distro yet"
 fi
 
 # --- user-space tarballs: corrupt cached file, unknown version, bad patch

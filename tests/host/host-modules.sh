@@ -11,7 +11,8 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD:-$top/build}
-SUITE=host-modules
+# With a real tree the refusals run again, under a name of their own.
+SUITE=host-modules${HOST_MODULES_KDIR:+-kdir}
 . "$top/tests/lib/result.sh"
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/host-modules.XXXXXX")
@@ -121,6 +122,12 @@ expect_status install-kernel-absent 1 \
 expect_status uninstall-nothing 0 "UNINST  nothing installed for 6\.12\.0-none" \
 	env INSTALL_MOD_PATH="$scratch/root0" make -C "$top" --no-print-directory \
 	host-uninstall KERNELRELEASE=6.12.0-none
+# install never builds (a build as root would leave root's files in the
+# user's build tree): without make host-modules first, it says so.
+mkdir -p "$scratch/root1/lib/modules/6.12.0-none"
+expect_status install-not-built 1 \
+	"^host-install: no $scratch/nobuild/host-modules/6\.12\.0-none/rdma_rxe\.ko: build the modules first, as yourself: make host-modules KERNELRELEASE=6\.12\.0-none" \
+	env BUILD="$scratch/nobuild" INSTALL_MOD_PATH="$scratch/root1" "$hi" install --release 6.12.0-none
 expect_status install-bad-action 1 '^host-install: unknown action reinstall; say install or uninstall' \
 	"$hi" reinstall
 
