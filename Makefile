@@ -33,7 +33,7 @@ help:
 	@echo "make bench     bandwidth of pinned, ODP and dma-buf MRs side by side (bench kernel;"
 	@echo "               BACKEND=qemu BENCH_KERNEL=distro: Debian's stock kernel)"
 	@echo "make series    write kernel/rdma-core/perftest changes as patch series to build/series"
-	@echo "make series-check  build every prefix of the kernel series, checkpatch each patch"
+	@echo "make series-check  build every prefix of the kernel series (6.12 and 7.3), checkpatch each"
 	@echo "make kernel    build one guest kernel (BACKEND=uml|qemu FLAVOR=debug|bench;"
 	@echo "               BACKEND=qemu FLAVOR=distro: Debian's stock 6.12 with our modules)"
 	@echo "make userspace build the patched rdma-core and perftest"
@@ -99,6 +99,7 @@ series: deps
 series-check: series
 	@$(MAKE) --no-print-directory kernel BACKEND=uml FLAVOR=debug
 	@scripts/check-series.sh
+	@SERIES_BASE=7.3 scripts/check-series.sh
 
 # The patched rxe for the host's own kernel, built against its headers.
 HOST_MODULES_ARGS = $(if $(KDIR),--kdir '$(KDIR)') \

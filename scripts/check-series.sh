@@ -1,19 +1,40 @@
 #!/bin/bash
-# Prove the kernel series is bisectable and clean: for every prefix of
-# build/series/linux, apply it to the pristine rxe directory and build that
-# directory (as an external module, against the configured debug UML
-# kernel), and run checkpatch --strict on each patch.
+# Prove a kernel series is bisectable and clean: for every prefix of the
+# series, apply it to the pristine rxe directory and build that directory
+# (as an external module, against a configured kernel of the series' base),
+# and run checkpatch --strict on each patch, with the base's checkpatch.
 #
-# usage: check-series.sh      (after make series and make kernel)
-#   SERIES_DIR    the series to check (default build/series/linux)
-#   SERIES_WORK   where the prefixes are built (default build/series-check)
+# usage: check-series.sh      (after make series, and make kernel for 6.12)
+#   SERIES_BASE   6.12 (default: build/series/linux, built against the
+#                 debug UML kernel) or 7.3 (build/series/linux-7.3, built
+#                 against kernel/7.3/prepare.sh's x86_64 tree)
+#   SERIES_DIR    the series to check (default: the base's)
+#   SERIES_WORK   where the prefixes are built (default build/series-check,
+#                 build/series-check-7.3)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$top/build}
-series=${SERIES_DIR:-$build/series/linux}
-kout=$build/kernel/um-debug
-work=${SERIES_WORK:-$build/series-check}
+base=${SERIES_BASE:-6.12}
+case "$base" in
+6.12)
+	series=${SERIES_DIR:-$build/series/linux}
+	kout=$build/kernel/um-debug arch=um
+	pristine=$build/linux-pristine src=$build/linux-src
+	work=${SERIES_WORK:-$build/series-check}
+	# Our kernel has a vmlinux: modpost checks every symbol.
+	modpost_warn= ;;
+7.3)
+	"$top/kernel/7.3/prepare.sh" tree
+	series=${SERIES_DIR:-$build/series/linux-7.3}
+	kout=$build/kernel/x86_64-7.3-check arch=x86_64
+	pristine=$build/linux-7.3-pristine src=$pristine
+	work=${SERIES_WORK:-$build/series-check-7.3}
+	# A tree prepared for modules has no vmlinux, so no Module.symvers:
+	# modpost can only warn about the symbols rxe uses of the core.
+	modpost_warn=1 ;;
+*) echo "check-series: SERIES_BASE must be 6.12 or 7.3, not '$base'" >&2; exit 2 ;;
+esac
 sub=drivers/infiniband/sw/rxe
 
 [ -d "$series" ] || { echo "check-series: no $series (run make series)" >&2; exit 1; }
@@ -26,14 +47,19 @@ for i in $(seq 1 "${#patches[@]}"); do
 	name=$(basename "$p")
 	tree=$work/$i
 	mkdir -p "$tree/$(dirname "$sub")"
-	cp -r "$build/linux-pristine/$sub" "$tree/$sub"
+	cp -r "$pristine/$sub" "$tree/$sub"
 	for q in "${patches[@]:0:$i}"; do
-		patch -p1 -s -d "$tree" < "$q"
+		patch -p1 -s -d "$tree" < "$q" >"$tree.log" 2>&1 && continue
+		# The patches after it cannot be checked either.
+		cat "$tree.log"
+		printf '%-70s build %-6s checkpatch %s\n' "$name" "FAILED" "skipped"
+		echo "check-series: $(basename "$q") does not apply to $base's rxe" >&2
+		exit 1
 	done
 	# Not checked: whether a new file needs a MAINTAINERS entry (rxe's
 	# covers the directory), and the commit ids of Fixes: tags, which
 	# need the kernel's git history that the source package lacks.
-	if report=$(cd "$build/linux-src" && scripts/checkpatch.pl --strict -q \
+	if report=$(cd "$src" && scripts/checkpatch.pl --strict -q \
 		--ignore FILE_PATH_CHANGES,UNKNOWN_COMMIT_ID "$p" 2>&1); then
 		cp_status=ok
 	else
@@ -41,8 +67,9 @@ for i in $(seq 1 "${#patches[@]}"); do
 		cp_status=FAILED
 		fail=1
 	fi
-	if make -s -C "$build/linux-src" O="$kout" ARCH=um M="$tree/$sub" \
-		-j"$(nproc)" CC="ccache gcc" modules >"$tree.log" 2>&1 &&
+	if make -s -C "$src" O="$kout" ARCH="$arch" M="$tree/$sub" \
+		-j"$(nproc)" CC="ccache gcc" ${modpost_warn:+KBUILD_MODPOST_WARN=1} \
+		modules >"$tree.log" 2>&1 &&
 	   ! grep -q 'warning:' "$tree.log"; then
 		build_status=ok
 	else

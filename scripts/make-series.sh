@@ -2,6 +2,7 @@
 # Write the project's changes to upstream as git format-patch series:
 #
 #   build/series/linux/       against Debian's linux-source-6.12
+#   build/series/linux-7.3/   against Debian's linux-source-7.3 (mainline)
 #   build/series/rdma-core/   against rdma-core's orig tarball
 #   build/series/perftest/    against perftest's orig tarball
 #
@@ -129,4 +130,22 @@ fi
 mkdir -p "$out/linux"
 g "$tree" format-patch -q -o "$out/linux" base..HEAD
 echo "  SERIES  linux: ${#patches[@]} patch(es) in build/series/linux"
+
+# --- linux-7.3: kernel/7.3/patches on Debian's linux-source-7.3, mainline's
+# base (kernel/7.3/prepare.sh fetches it). It has no files of ours yet.
+"$top/kernel/7.3/prepare.sh" source >/dev/null
+pristine=$build/linux-7.3-pristine
+tree=$work/linux-7.3
+patches=()
+while read -r p; do
+	case "$p" in ''|'#'*) continue ;; esac
+	patches+=("$top/kernel/7.3/patches/$p")
+done < "$top/kernel/7.3/patches/series"
+for p in "${patches[@]}"; do
+	for f in $(sed -n 's|^--- a/\([^[:space:]]*\).*|\1|p' "$p"); do
+		mkdir -p "$tree/$(dirname "$f")"
+		cp "$pristine/$f" "$tree/$f"
+	done
+done
+series_from_tree linux-7.3 "$tree" "${patches[@]}"
 rm -rf "$work"

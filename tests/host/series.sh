@@ -8,15 +8,41 @@ SUITE=series
 . "$top/tests/lib/result.sh"
 
 run_case make-series make -C "$top" --no-print-directory series || exit 0
-out=$("$top/scripts/check-series.sh" 2>&1)
-echo "$out"
-while read -r name _ build_status _ cp_status; do
-	case "$name" in *.patch) ;; *) continue ;; esac
-	if [ "$build_status" = ok ]; then pass "$name/builds"
-	else fail "$name/builds" "see build/series-check"; fi
-	if [ "$cp_status" = ok ]; then pass "$name/checkpatch"
-	else fail "$name/checkpatch" "checkpatch --strict reported problems"; fi
-done <<< "$out"
+# check_base BASE PREFIX: the check of BASE's series, one record per
+# patch and check, named PREFIX<patch>/...
+check_base() {
+	local base=$1 prefix=$2 out rc name build_status cp_status failed=0
+	out=$(SERIES_BASE=$base "$top/scripts/check-series.sh" 2>&1)
+	rc=$?
+	echo "$out"
+	while read -r name _ build_status _ cp_status; do
+		case "$name" in *.patch) ;; *) continue ;; esac
+		if [ "$build_status" = ok ]; then pass "$prefix$name/builds"
+		else fail "$prefix$name/builds" "see build/series-check*/"; fi
+		case $cp_status in
+		ok) pass "$prefix$name/checkpatch" ;;
+		skipped) skip "$prefix$name/checkpatch" "the patch does not apply" ;;
+		*) fail "$prefix$name/checkpatch" "checkpatch --strict reported problems"
+		esac
+		[ "$build_status" = ok ] && [ "$cp_status" = ok ] || failed=1
+	done <<< "$out"
+	# A check that stopped without failing a patch (a base it could not
+	# prepare, a series it could not read) fails as a whole.
+	[ "$rc" = 0 ] || [ "$failed" = 1 ] ||
+		fail "${prefix}check" "check-series.sh (SERIES_BASE=$base) exited $rc: $(tail -n 2 <<< "$out" | tr '\n' ' ')"
+}
+check_base 6.12 ""
+# The mainline series (kernel/7.3), against Debian's linux-source-7.3.
+check_base 7.3 "7.3/"
+# A 6.12 patch that does not apply to 7.3 (its refactor of the atomic
+# operation) fails the check with its name, not silently.
+mkdir -p "$build/series-check-7.3-input"
+rm -f "$build/series-check-7.3-input"/*.patch
+cp "$build/series/linux/"0005-*.patch "$build/series-check-7.3-input/"
+expect_status 7.3/check-fails-unapplicable 1 \
+	"^0005-[^ ]+ +build FAILED +checkpatch skipped" \
+	env SERIES_BASE=7.3 SERIES_DIR="$build/series-check-7.3-input" \
+	SERIES_WORK="$build/series-check-7.3-unapplicable" "$top/scripts/check-series.sh"
 
 # The check itself must fail a patch that checkpatch finds fault with: the
 # first two patches, the second with trailing whitespace on an added line.
