@@ -30,16 +30,20 @@ case "$base" in
 	kout=$build/kernel/x86_64-7.3-check arch=x86_64
 	pristine=$build/linux-7.3-pristine src=$pristine
 	work=${SERIES_WORK:-$build/series-check-7.3}
-	# A tree prepared for modules has no vmlinux, so no Module.symvers:
-	# modpost can only warn about the symbols rxe uses of the core.
-	modpost_warn=1 ;;
+	# prepare.sh gave the tree Debian's 7.3 Module.symvers: modpost
+	# checks every symbol and namespace there too.
+	modpost_warn= ;;
 *) echo "check-series: SERIES_BASE must be 6.12 or 7.3, not '$base'" >&2; exit 2 ;;
 esac
 sub=drivers/infiniband/sw/rxe
+# kbuild takes M= relative to the kernel tree, and checkpatch runs there.
+work=$(realpath -m -- "$work")
+series=$(realpath -m -- "$series")
 
 [ -d "$series" ] || { echo "check-series: no $series (run make series)" >&2; exit 1; }
 [ -f "$kout/.config" ] || { echo "check-series: no $kout (run make kernel)" >&2; exit 1; }
-mapfile -t patches < <(ls "$series"/*.patch)
+mapfile -t patches < <(ls "$series"/*.patch 2>/dev/null)
+[ "${#patches[@]}" -gt 0 ] || { echo "check-series: no patches in $series" >&2; exit 1; }
 rm -rf "$work"
 fail=0
 for i in $(seq 1 "${#patches[@]}"); do
@@ -49,7 +53,9 @@ for i in $(seq 1 "${#patches[@]}"); do
 	mkdir -p "$tree/$(dirname "$sub")"
 	cp -r "$pristine/$sub" "$tree/$sub"
 	for q in "${patches[@]:0:$i}"; do
-		patch -p1 -s -d "$tree" < "$q" >"$tree.log" 2>&1 && continue
+		# As exactly as git am applies it: no fuzz, never reversed.
+		patch -p1 -s -N --fuzz=0 --no-backup-if-mismatch -d "$tree" \
+			< "$q" >"$tree.log" 2>&1 && continue
 		# The patches after it cannot be checked either.
 		cat "$tree.log"
 		printf '%-70s build %-6s checkpatch %s\n' "$name" "FAILED" "skipped"

@@ -133,19 +133,23 @@ echo "  SERIES  linux: ${#patches[@]} patch(es) in build/series/linux"
 
 # --- linux-7.3: kernel/7.3/patches on Debian's linux-source-7.3, mainline's
 # base (kernel/7.3/prepare.sh fetches it). It has no files of ours yet.
-"$top/kernel/7.3/prepare.sh" source >/dev/null
-pristine=$build/linux-7.3-pristine
-tree=$work/linux-7.3
-patches=()
-while read -r p; do
-	case "$p" in ''|'#'*) continue ;; esac
-	patches+=("$top/kernel/7.3/patches/$p")
-done < "$top/kernel/7.3/patches/series"
-for p in "${patches[@]}"; do
-	for f in $(sed -n 's|^--- a/\([^[:space:]]*\).*|\1|p' "$p"); do
-		mkdir -p "$tree/$(dirname "$f")"
-		cp "$pristine/$f" "$tree/$f"
-	done
-done
-series_from_tree linux-7.3 "$tree" "${patches[@]}"
+# Its base comes from the network: if it cannot be had, the other series
+# are still written, and this one fails on its own.
+status=0
+if "$top/kernel/7.3/prepare.sh" source >/dev/null; then
+	pristine=$build/linux-7.3-pristine
+	tree=$work/linux-7.3
+	patches=()
+	while read -r p; do
+		case "$p" in ''|'#'*) continue ;; esac
+		patches+=("$top/kernel/7.3/patches/$p")
+	done < "$top/kernel/7.3/patches/series"
+	mkdir -p "$tree/drivers/infiniband/sw"
+	cp -r "$pristine/drivers/infiniband/sw/rxe" "$tree/drivers/infiniband/sw/"
+	series_from_tree linux-7.3 "$tree" "${patches[@]}"
+else
+	echo "make-series: no 7.3 base (kernel/7.3/prepare.sh failed): build/series/linux-7.3 not written" >&2
+	status=1
+fi
 rm -rf "$work"
+exit "$status"

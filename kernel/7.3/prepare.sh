@@ -3,8 +3,11 @@
 # upstream.versions, fetched through a private apt configuration and
 # checked, extracted into build/linux-7.3-pristine (never modified), and an
 # x86_64 tree configured with rxe and its dependencies and prepared for
-# external modules in build/kernel/x86_64-7.3-check, against which
-# scripts/check-series.sh builds every prefix of the 7.3 series.
+# external modules in build/kernel/x86_64-7.3-check, with the exports of
+# Debian's 7.3 kernel (its headers package's Module.symvers, pinned too),
+# against which scripts/check-series.sh builds every prefix of the 7.3
+# series: modpost then fails a symbol 7.3 does not export, or one used
+# without importing its namespace.
 #
 # usage: prepare.sh source|tree   (tree: the source, then the check tree)
 set -euo pipefail
@@ -29,9 +32,15 @@ exec 9>"$build/.prepare-7.3.lock"
 flock 9
 
 stamp="linux-source-7.3 $version $MAINLINE_SOURCE_SHA256"
-if [ "$(cat "$pristine/.source-stamp" 2>/dev/null)" != "$stamp" ]; then
+apt_ready=0
+apt_ready() {
+	[ "$apt_ready" = 1 ] && return 0
 	private_apt mainline-prepare "$build/dl/apt-${MAINLINE_SOURCE_SUITE// /-}" \
 		"deb http://deb.debian.org/$MAINLINE_SOURCE_SUITE main" || exit 1
+	apt_ready=1
+}
+if [ "$(cat "$pristine/.source-stamp" 2>/dev/null)" != "$stamp" ]; then
+	apt_ready
 	private_apt_download mainline-prepare "$build/dl/mainline" linux-source-7.3 \
 		"$version" "$MAINLINE_SOURCE_SHA256" "$MAINLINE_SOURCE_SUITE" || exit 1
 	echo "  EXTRACT linux-source-7.3 $version"
@@ -51,7 +60,7 @@ fi
 # What rxe needs, on x86_64's defaults; the series' patches are built
 # against this tree as an external module, not into a bootable kernel.
 frag=$top/kernel/7.3/check.config
-key="$stamp $(sha256sum "$frag" | cut -d' ' -f1) $(gcc --version | head -n 1)"
+key="$stamp $MAINLINE_HEADERS_SHA256 $(sha256sum "$frag" "$0" | cut -d' ' -f1 | tr '\n' ' ')$(gcc --version | head -n 1)"
 [ "$(cat "$kout/.prepared" 2>/dev/null)" = "$key" ] && exit 0
 rm -rf "$kout"
 mkdir -p "$kout"
@@ -70,4 +79,12 @@ while IFS='=' read -r opt want; do
 done < "$frag"
 echo "  PREPARE x86_64 7.3 check tree (modules_prepare)"
 "${kmake[@]}" modules_prepare >/dev/null
+apt_ready
+headers=linux-headers-$MAINLINE_HEADERS_RELEASE
+private_apt_download mainline-prepare "$build/dl/mainline" "$headers" \
+	"$version" "$MAINLINE_HEADERS_SHA256" "$MAINLINE_SOURCE_SUITE" || exit 1
+dpkg-deb --fsys-tarfile "$deb_file" |
+	tar -xOf - "./usr/src/$headers/Module.symvers" > "$kout/Module.symvers" ||
+	die "no Module.symvers in $deb_file"
+[ -s "$kout/Module.symvers" ] || die "$headers has an empty Module.symvers"
 echo "$key" > "$kout/.prepared"

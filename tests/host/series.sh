@@ -7,7 +7,10 @@ build=${BUILD:-$top/build}
 SUITE=series
 . "$top/tests/lib/result.sh"
 
-run_case make-series make -C "$top" --no-print-directory series || exit 0
+# A series make series could not write (the 7.3 base not fetched) fails
+# its own check below; the others are still checked.
+run_case make-series make -C "$top" --no-print-directory series
+[ -d "$build/series/linux" ] || exit 0
 # check_base BASE PREFIX: the check of BASE's series, one record per
 # patch and check, named PREFIX<patch>/...
 check_base() {
