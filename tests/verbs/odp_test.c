@@ -25,6 +25,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1514,6 +1515,113 @@ static int case_bad_reg(int kind)
 	return 0;
 }
 
+/*
+ * munmap takes a VMA out of the tree and downgrades mmap_lock before it
+ * invalidates the range. A walk that does not fault (PREFETCH_NO_FAULT,
+ * rxe's map-ahead) in that window finds no VMA while rxe still maps the
+ * pages: it must leave them alone, not map over them (the core then
+ * WARNs in ib_umem_odp_map_dma_and_lock(), and the walk overwrites the
+ * page entries the invalidation reads). One thread prefetches the whole
+ * MR without faulting, back to back, while this one maps, faults in and
+ * unmaps its slots. A warning taints the kernel (W): the case fails on a
+ * new one. Only an SMP guest can overlap the two.
+ */
+struct no_fault_loop {
+	struct ibv_mr	*mr;
+	char		*addr;
+	size_t		len;
+	volatile bool	stop;
+	int		err;
+	unsigned long	prefetches;
+};
+
+static void *no_fault_prefetcher(void *arg)
+{
+	struct no_fault_loop *l = arg;
+
+	while (!l->stop) {
+		/* A slot may be unmapped right now: that is no error. */
+		if (advise(l->mr, (uintptr_t)l->addr, l->len,
+			   IBV_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT,
+			   IBV_ADVISE_MR_FLAG_FLUSH) && errno != EFAULT) {
+			l->err = errno;
+			break;
+		}
+		l->prefetches++;
+	}
+	return NULL;
+}
+
+static int kernel_tainted(unsigned long *taint)
+{
+	FILE *f = fopen("/proc/sys/kernel/tainted", "r");
+	int n;
+
+	if (!f)
+		return fail("/proc/sys/kernel/tainted: %s", strerror(errno));
+	n = fscanf(f, "%lu", taint);
+	fclose(f);
+	return n == 1 ? 0 : fail("/proc/sys/kernel/tainted unreadable");
+}
+
+#define TAINT_WARN_BIT	(1UL << 9)
+
+static int case_no_fault_races_munmap(int unused)
+{
+	const size_t slot = 4 * 4096, nslots = 64;
+	struct no_fault_loop l = { .len = slot * nslots };
+	unsigned long taint0, taint1, rounds = 0;
+	struct region r;
+	pthread_t tid;
+	double end;
+	int err = 0;
+
+	(void)unused;
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return skip("one CPU: nothing runs beside the unmapping thread");
+	if (kernel_tainted(&taint0) ||
+	    new_region(false, l.len, ACC_RW, HOLE_HINT, &r))
+		return -1;
+	l.mr = r.mr;
+	l.addr = r.addr;
+	if (pthread_create(&tid, NULL, no_fault_prefetcher, &l))
+		return fail("pthread_create failed");
+	end = xfer_now() + 5;
+	while (!err && xfer_now() < end) {
+		for (size_t i = 0; i < nslots && !err; i++) {
+			char *s = r.addr + i * slot;
+
+			memset(s, 0x5a, slot);
+			/* Mapped by rxe, so an unmap has entries to find. */
+			if (advise(r.mr, (uintptr_t)s, slot,
+				   IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
+				   IBV_ADVISE_MR_FLAG_FLUSH))
+				err = fail("prefetch of slot %zu: %s", i,
+					   strerror(errno));
+			else if (munmap(s, slot))
+				err = fail("munmap: %s", strerror(errno));
+			else if (mmap(s, slot, PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+				      -1, 0) == MAP_FAILED)
+				err = fail("mmap(MAP_FIXED): %s", strerror(errno));
+		}
+		rounds++;
+	}
+	l.stop = true;
+	pthread_join(tid, NULL);
+	if (err)
+		return err;
+	if (l.err)
+		return fail("prefetch without faulting: %s", strerror(l.err));
+	kit_note("%lu rounds of %zu slots unmapped, %lu prefetches without faulting",
+		 rounds, nslots, l.prefetches);
+	if (kernel_tainted(&taint1))
+		return -1;
+	if ((taint1 & TAINT_WARN_BIT) && !(taint0 & TAINT_WARN_BIT))
+		return fail("the kernel warned (dmesg: umem_odp.c, ib_umem_odp_map_dma_and_lock?)");
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 
 static const struct kit_case tests[] = {
@@ -1557,6 +1665,7 @@ static const struct kit_case tests[] = {
 	{ "prefetch-no-fault", case_prefetch, PF_NO_FAULT },
 	{ "prefetch-no-fault-present", case_prefetch, PF_NO_FAULT_PRESENT },
 	{ "prefetch-async", case_prefetch, PF_ASYNC },
+	{ "explicit-no-fault-prefetch-races-munmap", case_no_fault_races_munmap, 0 },
 	{ "advise-non-odp-mr", case_bad_advice, BAD_NON_ODP },
 	{ "advise-bad-lkey", case_bad_advice, BAD_LKEY },
 	{ "advise-unknown-advice", case_bad_advice, BAD_ADVICE },

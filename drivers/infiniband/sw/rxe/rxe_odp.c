@@ -290,7 +290,50 @@ static int rxe_odp_walk(struct ib_umem_odp *umem, u64 va, u64 len,
 	return 0;
 }
 
-/* Map [va, va + len) and, with @fn, use it before anything can unmap it. */
+static bool rxe_odp_mapped(struct ib_umem_odp *umem, u64 va)
+{
+	return READ_ONCE(umem->dma_list[(va - ib_umem_start(umem)) >>
+					umem->page_shift]);
+}
+
+/*
+ * Map without faulting the pages of [va, va + len) that are not mapped
+ * yet, run by run, and leave mapped ones alone. munmap takes the VMA out
+ * and downgrades mmap_lock before it invalidates the range: a walk in
+ * between finds no VMA while pages are still mapped, and mapping over
+ * them would make the core warn and overwrite the page entries that the
+ * invalidation reads to dirty them. Under walk_lock no other walk maps an
+ * entry; an invalidation clearing one only leaves it for a later walk.
+ */
+static int rxe_odp_map_absent(struct ib_umem_odp *umem, u64 va, u64 len,
+			      bool write)
+{
+	u64 step = BIT_ULL(umem->page_shift);
+	u64 end = va + len, run;
+	int err;
+
+	va = ALIGN_DOWN(va, step);
+	while (va < end) {
+		while (va < end && rxe_odp_mapped(umem, va))
+			va += step;
+		for (run = va; run < end && !rxe_odp_mapped(umem, run);
+		     run += step)
+			;
+		if (run > va) {
+			err = rxe_odp_walk(umem, va, min(run, end) - va, write,
+					   false, NULL, NULL);
+			if (err)
+				return err;
+		}
+		va = run;
+	}
+	return 0;
+}
+
+/*
+ * Map [va, va + len) and, with @fn, use it before anything can unmap it;
+ * without @fault, map only what is absent (rxe_odp_map_absent()).
+ */
 static int rxe_odp_map_and_run(struct ib_umem_odp *umem, u64 va, u64 len,
 			       bool write, bool fault,
 			       rxe_odp_access_fn fn, void *arg)
@@ -299,7 +342,10 @@ static int rxe_odp_map_and_run(struct ib_umem_odp *umem, u64 va, u64 len,
 	int err;
 
 	mutex_lock(&g->walk_lock);
-	err = rxe_odp_walk(umem, va, len, write, fault, fn, arg);
+	if (fault || fn)
+		err = rxe_odp_walk(umem, va, len, write, fault, fn, arg);
+	else
+		err = rxe_odp_map_absent(umem, va, len, write);
 	mutex_unlock(&g->walk_lock);
 	return err;
 }
