@@ -227,14 +227,19 @@ static u64 rxe_odp_access_mask(bool write)
 	return ODP_READ_ALLOWED_BIT | (write ? ODP_WRITE_ALLOWED_BIT : 0);
 }
 
+/* The index in @umem's dma_list of the page that holds @va. */
+static unsigned long rxe_odp_index(struct ib_umem_odp *umem, u64 va)
+{
+	return (va - ib_umem_start(umem)) >> umem->page_shift;
+}
+
 /* Whether every page of [va, va + len) is mapped with the access needed. */
 static bool rxe_odp_present(struct ib_umem_odp *umem, u64 va, u64 len,
 			    bool write)
 {
 	u64 mask = rxe_odp_access_mask(write);
-	unsigned long idx = (va - ib_umem_start(umem)) >> umem->page_shift;
-	unsigned long last = (va + len - 1 - ib_umem_start(umem)) >>
-			     umem->page_shift;
+	unsigned long idx = rxe_odp_index(umem, va);
+	unsigned long last = rxe_odp_index(umem, va + len - 1);
 
 	for (; idx <= last; idx++)
 		if ((READ_ONCE(umem->dma_list[idx]) & mask) != mask)
@@ -292,8 +297,7 @@ static int rxe_odp_walk(struct ib_umem_odp *umem, u64 va, u64 len,
 
 static bool rxe_odp_mapped(struct ib_umem_odp *umem, u64 va)
 {
-	return READ_ONCE(umem->dma_list[(va - ib_umem_start(umem)) >>
-					umem->page_shift]);
+	return READ_ONCE(umem->dma_list[rxe_odp_index(umem, va)]);
 }
 
 /*
@@ -604,7 +608,7 @@ static int rxe_odp_mr_run(struct rxe_mr *mr, u64 iova, u64 length, bool write,
 
 static void *rxe_odp_va(struct ib_umem_odp *umem, u64 va)
 {
-	unsigned long idx = (va - ib_umem_start(umem)) >> umem->page_shift;
+	unsigned long idx = rxe_odp_index(umem, va);
 	u64 offset = va & (BIT_ULL(umem->page_shift) - 1);
 
 	return (void *)(uintptr_t)(umem->dma_list[idx] & ODP_DMA_ADDR_MASK) +
