@@ -32,15 +32,14 @@ exec 9>"$build/.prepare-7.3.lock"
 flock 9
 
 stamp="linux-source-7.3 $version $MAINLINE_SOURCE_SHA256"
-apt_ready=0
-apt_ready() {
-	[ "$apt_ready" = 1 ] && return 0
+# The private apt configuration, only once something is to be fetched; a
+# second call finds its lists fetched already.
+apt_setup() {
 	private_apt mainline-prepare "$build/dl/apt-${MAINLINE_SOURCE_SUITE// /-}" \
 		"deb http://deb.debian.org/$MAINLINE_SOURCE_SUITE main" || exit 1
-	apt_ready=1
 }
 if [ "$(cat "$pristine/.source-stamp" 2>/dev/null)" != "$stamp" ]; then
-	apt_ready
+	apt_setup
 	private_apt_download mainline-prepare "$build/dl/mainline" linux-source-7.3 \
 		"$version" "$MAINLINE_SOURCE_SHA256" "$MAINLINE_SOURCE_SUITE" || exit 1
 	echo "  EXTRACT linux-source-7.3 $version"
@@ -79,7 +78,7 @@ while IFS='=' read -r opt want; do
 done < "$frag"
 echo "  PREPARE x86_64 7.3 check tree (modules_prepare)"
 "${kmake[@]}" modules_prepare >/dev/null
-apt_ready
+apt_setup
 headers=linux-headers-$MAINLINE_HEADERS_RELEASE
 private_apt_download mainline-prepare "$build/dl/mainline" "$headers" \
 	"$version" "$MAINLINE_HEADERS_SHA256" "$MAINLINE_SOURCE_SUITE" || exit 1
