@@ -2,7 +2,8 @@
 /*
  * In-kernel interface of dmabuf_test_exporter, for tests of dma-buf
  * importers (such as the exporter's own KUnit suite). The symbols live in
- * the DMABUF_TEST_EXPORTER namespace.
+ * the DMABUF_TEST_EXPORTER namespace: MODULE_IMPORT_NS(DTE_NS_EXPORTER),
+ * with dte_compat.h, imports it on 6.12 and 7.3 alike.
  */
 #ifndef _DMABUF_TEST_EXPORTER_H
 #define _DMABUF_TEST_EXPORTER_H

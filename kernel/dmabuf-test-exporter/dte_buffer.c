@@ -9,7 +9,8 @@
  * eviction keeps the old backing aside as the saved copy, checksummed; the
  * next access restores it with the same fenced copy, which checks the sum.
  *
- * A move or an eviction first tells importers (move_notify) and zaps user
+ * A move or an eviction first tells importers (move_notify, renamed
+ * invalidate_mappings in 7.1: dte_invalidate_mappings()) and zaps user
  * mappings, and is refused if an importer still has the buffer pinned or
  * vmapped afterwards.
  */
@@ -149,7 +150,7 @@ static int dte_invalidate_locked(struct dte_buffer *buf)
 
 	dma_resv_assert_held(dmabuf->resv);
 
-	dma_buf_move_notify(dmabuf);
+	dte_invalidate_mappings(dmabuf);
 	unmap_mapping_range(dmabuf->file->f_mapping, 0, 0, 1);
 	return dmabuf->vmapping_counter ? -EBUSY : 0;
 }
@@ -164,7 +165,7 @@ bool dte_is_buffer(const struct dma_buf *dmabuf)
 {
 	return dmabuf->ops == &dte_dmabuf_ops;
 }
-EXPORT_SYMBOL_NS_GPL(dte_is_buffer, DMABUF_TEST_EXPORTER);
+EXPORT_SYMBOL_NS_GPL(dte_is_buffer, DTE_NS_EXPORTER);
 
 /**
  * dte_buffer_create - create a buffer
@@ -227,7 +228,7 @@ struct dma_buf *dte_buffer_create(u64 size, u32 flags)
 	buf->dmabuf = dmabuf;
 	return dmabuf;
 }
-EXPORT_SYMBOL_NS_GPL(dte_buffer_create, DMABUF_TEST_EXPORTER);
+EXPORT_SYMBOL_NS_GPL(dte_buffer_create, DTE_NS_EXPORTER);
 
 /**
  * dte_buffer_move - move a buffer to new pages
@@ -304,7 +305,7 @@ int dte_buffer_move(struct dma_buf *dmabuf, u32 flags)
 	dma_fence_put(fence);
 	return ret;
 }
-EXPORT_SYMBOL_NS_GPL(dte_buffer_move, DMABUF_TEST_EXPORTER);
+EXPORT_SYMBOL_NS_GPL(dte_buffer_move, DTE_NS_EXPORTER);
 
 /**
  * dte_buffer_evict - evict a buffer
@@ -350,7 +351,7 @@ int dte_buffer_evict(struct dma_buf *dmabuf)
 	dma_resv_unlock(dmabuf->resv);
 	return ret;
 }
-EXPORT_SYMBOL_NS_GPL(dte_buffer_evict, DMABUF_TEST_EXPORTER);
+EXPORT_SYMBOL_NS_GPL(dte_buffer_evict, DTE_NS_EXPORTER);
 
 /**
  * dte_buffer_revoke - revoke a buffer for good
@@ -403,7 +404,7 @@ out:
 	kfree(fence);
 	return ret;
 }
-EXPORT_SYMBOL_NS_GPL(dte_buffer_revoke, DMABUF_TEST_EXPORTER);
+EXPORT_SYMBOL_NS_GPL(dte_buffer_revoke, DTE_NS_EXPORTER);
 
 /**
  * dte_buffer_fail_maps - make the next maps and moves fail
@@ -452,7 +453,7 @@ int dte_buffer_fail_maps(struct dma_buf *dmabuf, u32 count, int error)
 	dma_resv_unlock(dmabuf->resv);
 	return ret;
 }
-EXPORT_SYMBOL_NS_GPL(dte_buffer_fail_maps, DMABUF_TEST_EXPORTER);
+EXPORT_SYMBOL_NS_GPL(dte_buffer_fail_maps, DTE_NS_EXPORTER);
 
 /**
  * dte_buffer_set_fence_delay - delay the copy fences of later moves
@@ -479,7 +480,7 @@ int dte_buffer_set_fence_delay(struct dma_buf *dmabuf, u32 delay_us)
 	dma_resv_unlock(dmabuf->resv);
 	return 0;
 }
-EXPORT_SYMBOL_NS_GPL(dte_buffer_set_fence_delay, DMABUF_TEST_EXPORTER);
+EXPORT_SYMBOL_NS_GPL(dte_buffer_set_fence_delay, DTE_NS_EXPORTER);
 
 /**
  * dte_buffer_get_stats - read a buffer's counters
@@ -516,7 +517,7 @@ int dte_buffer_get_stats(struct dma_buf *dmabuf, struct dte_stats *stats)
 	dma_resv_unlock(dmabuf->resv);
 	return 0;
 }
-EXPORT_SYMBOL_NS_GPL(dte_buffer_get_stats, DMABUF_TEST_EXPORTER);
+EXPORT_SYMBOL_NS_GPL(dte_buffer_get_stats, DTE_NS_EXPORTER);
 
 /**
  * dte_buffer_corrupt_saved - change a byte of an evicted buffer's saved copy
@@ -558,4 +559,4 @@ int dte_buffer_corrupt_saved(struct dma_buf *dmabuf, u64 offset)
 	dma_resv_unlock(dmabuf->resv);
 	return ret;
 }
-EXPORT_SYMBOL_NS_GPL(dte_buffer_corrupt_saved, DMABUF_TEST_EXPORTER);
+EXPORT_SYMBOL_NS_GPL(dte_buffer_corrupt_saved, DTE_NS_EXPORTER);

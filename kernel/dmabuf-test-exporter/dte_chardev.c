@@ -205,4 +205,4 @@ module_exit(dte_exit);
 
 MODULE_DESCRIPTION("Dynamic dma-buf exporter that moves its buffers on command, for testing importers");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(DMA_BUF);
+MODULE_IMPORT_NS(DTE_NS_DMA_BUF);

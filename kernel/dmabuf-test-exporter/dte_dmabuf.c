@@ -3,9 +3,11 @@
  * dmabuf_test_exporter: the dma_buf_ops of a buffer, and its user mappings.
  *
  * The exporter is dynamic (it has pin/unpin): dynamic importers get mappings
- * that go stale on move_notify, and must wait for the KERNEL fences of the
- * reservation object before touching a new mapping. The dma-buf core pins
- * the buffer for static importers, which a move or eviction then refuses.
+ * that go stale on move_notify (invalidate_mappings from 7.1), and must wait
+ * for the KERNEL fences of the reservation object before touching a new
+ * mapping. The dma-buf core pins the buffer for static importers (from
+ * attach to detach before 6.16, while mapped since), which a move or
+ * eviction then refuses.
  */
 
 #include <linux/dma-mapping.h>
@@ -30,7 +32,7 @@ static int dte_attach(struct dma_buf *dmabuf,
 
 	dma_resv_lock(dmabuf->resv, NULL);
 	buf->attachments++;
-	if (dma_buf_attachment_is_dynamic(attach))
+	if (dte_attachment_is_dynamic(attach))
 		buf->dynamic_attachments++;
 	dma_resv_unlock(dmabuf->resv);
 	return 0;
@@ -43,7 +45,7 @@ static void dte_detach(struct dma_buf *dmabuf,
 
 	dma_resv_lock(dmabuf->resv, NULL);
 	buf->attachments--;
-	if (dma_buf_attachment_is_dynamic(attach))
+	if (dte_attachment_is_dynamic(attach))
 		buf->dynamic_attachments--;
 	dma_resv_unlock(dmabuf->resv);
 }

@@ -13,6 +13,7 @@
 #include <linux/wait.h>
 
 #include "dmabuf_test_exporter.h"
+#include "dte_compat.h"
 
 /**
  * struct dte_backing - one set of pages that holds (or will hold) a
