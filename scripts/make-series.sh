@@ -132,7 +132,8 @@ g "$tree" format-patch -q -o "$out/linux" base..HEAD
 echo "  SERIES  linux: ${#patches[@]} patch(es) in build/series/linux"
 
 # --- linux-7.3: kernel/7.3/patches on Debian's linux-source-7.3, mainline's
-# base (kernel/7.3/prepare.sh fetches it). It has no files of ours yet.
+# base (kernel/7.3/prepare.sh fetches it). It has no overlay: the files
+# wholly ours are created by the patches that first need them.
 # Its base comes from the network: if it cannot be had, the other series
 # are still written, and this one fails on its own.
 status=0
