@@ -5,7 +5,8 @@
 # knobs (BENCH_*), what is measured and how.
 #
 # Files: env.txt, memcpy.tsv, reg.tsv, refault.tsv, refault_trace.tsv,
-# bw.tsv (one line per perftest run) and bw-runs.log (every run's output).
+# bw.tsv (one line per perftest run) and bw-runs.log (every run's output);
+# clients-bench.sh's ucx.tsv, mpi.tsv, clients-env.txt, clients-runs.log.
 set -uo pipefail
 
 top=${RDG_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -202,6 +203,12 @@ for round in $(seq "$BENCH_REPS"); do
 	done
 	log "round $round done: $done_runs/$total runs, $(($(date +%s) - start)) s"
 done
+
+# --- UCX and Open MPI over rxe0, pinned against ODP registration
+if [ "${BENCH_CLIENTS:-ucx mpi}" != none ]; then
+	BENCH_OUT=$out BENCH_REPS=$BENCH_REPS bash "$top/tests/bench/clients-bench.sh" ||
+		log "clients-bench.sh failed (exit $?)"
+fi
 echo "end	$(date -u +%FT%TZ)" >> "$out/env.txt"
 grep . /sys/class/infiniband/"$dev"/ports/1/hw_counters/* 2>/dev/null |
 	sed 's|.*/||' > "$out/hw_counters.txt"

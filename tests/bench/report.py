@@ -4,10 +4,10 @@
 usage: report.py RESULTS_DIR [GUEST_DIR [BASE_DIR]]
 
 Reads GUEST_DIR/{env.txt,memcpy.tsv,reg.tsv,refault.tsv,refault_trace.tsv,
-odp_trace.tsv,
-bw.tsv} (GUEST_DIR defaults to RESULTS_DIR/guest) and writes
-RESULTS_DIR/report.md, RESULTS_DIR/bw.png (bandwidth against message size)
-and RESULTS_DIR/ratio.png (each configuration over pinned). BASE_DIR holds
+odp_trace.tsv,bw.tsv,ucx.tsv,mpi.tsv} (GUEST_DIR defaults to
+RESULTS_DIR/guest) and writes RESULTS_DIR/report.md, RESULTS_DIR/bw.png
+(bandwidth against message size) and RESULTS_DIR/ratio.png (each
+configuration over pinned). BASE_DIR holds
 the same job's results on another revision's kernel (make bench
 BENCH_BASE=REV, with BASE_DIR/rev.txt): the report then compares the two,
 ratio to pinned against ratio to pinned, refault against refault.
@@ -21,6 +21,9 @@ import random
 import statistics
 import sys
 from collections import defaultdict
+
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout
+import report_clients  # noqa: E402
 
 CONFIG_LABELS = {
     "pinned": "pinned MR",
@@ -590,6 +593,8 @@ def main():
         L.append("Not measured.")
         L.append("")
 
+    L.extend(report_clients.section(gdir))
+
     if base_dir:
         L.extend(base_section(base_dir, tools, sizes, ratio, trace))
 
@@ -613,8 +618,9 @@ def main():
             L.append(f.read().rstrip())
         L.append("")
 
+    # (clients-bench.sh alone measures no perftest bandwidth to plot)
     err = plot(os.path.join(outdir, "bw.png"), os.path.join(outdir, "ratio.png"),
-               tools, sizes, configs, bw, ratio, memcpy)
+               tools, sizes, configs, bw, ratio, memcpy) if tools else None
     if err:
         L.append(f"*{err}*")
         L.append("")

@@ -5,7 +5,7 @@
 #
 # Needs the bench kernel (make kernel FLAVOR=bench), the patched perftest
 # (make perftest) and python3-matplotlib. Knobs (see tests/bench/README):
-#   BENCH_QUICK=1      a short run (about 6 minutes) instead of the full one (about 22)
+#   BENCH_QUICK=1      a short run (about 8 minutes) instead of the full one (about 27)
 #   BACKEND=uml|qemu   the guest (default uml); BENCH_MEM (default 4G)
 #   BENCH_KERNEL=distro  with BACKEND=qemu: Debian's stock kernel with our
 #                      modules (make kernel BACKEND=qemu FLAVOR=distro)
@@ -13,6 +13,8 @@
 #   BENCH_REPS, BENCH_DURATION, BENCH_SIZES, BENCH_TOOLS, BENCH_CONFIGS,
 #   BENCH_REG_SIZES, BENCH_REFAULT_COUNT, BENCH_REFAULT_SIZES
 #                      passed to the guest job
+#   BENCH_CLIENTS      UCX and Open MPI measured with pinned and ODP
+#                      registration: "ucx mpi" (default), one of them, or none
 #   BENCH_BASE=REV     also boot the bench kernel of revision REV's rxe series
 #                      (tests/bench/base-kernel.sh) and report before/after
 #   BENCH_BASE_CONFIGS the memory types measured on it (default: pinned odp)
@@ -55,6 +57,14 @@ for v in BENCH_CONFIGS BENCH_BASE_CONFIGS; do
 	[ -z "${!v:-}" ] || [[ " ${!v} " == *" pinned "* ]] ||
 		die "$v must include pinned, the reference of every ratio"
 done
+clients=${BENCH_CLIENTS:-}
+if [ "$clients" != none ]; then
+	for c in $clients; do
+		case "$c" in ucx|mpi) ;;
+		*) die "BENCH_CLIENTS: unknown client '$c' (ucx mpi, or none alone)" ;;
+		esac
+	done
+fi
 for t in ${BENCH_TOOLS:-}; do
 	case "$t" in ib_write_bw|ib_read_bw|ib_send_bw) ;;
 	*) die "BENCH_TOOLS: unknown tool '$t' (ib_write_bw ib_read_bw ib_send_bw)" ;;
@@ -104,11 +114,11 @@ fi
 dir=$build/bench/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$dir"
 
-# The full run takes 20-30 minutes of guest time; allow for a slow machine.
+# The full run takes 25-35 minutes of guest time; allow for a slow machine.
 timeout=$([ "$quick" = 1 ] && echo 1200 || echo 3600)
 env_args=()
 for v in BENCH_QUICK BENCH_REPS BENCH_DURATION BENCH_SIZES BENCH_TOOLS BENCH_CONFIGS \
-	 BENCH_REG_SIZES BENCH_REFAULT_COUNT BENCH_REFAULT_SIZES; do
+	 BENCH_REG_SIZES BENCH_REFAULT_COUNT BENCH_REFAULT_SIZES BENCH_CLIENTS; do
 	[ -n "${!v:-}" ] && env_args+=("$v=${!v}")
 done
 
@@ -134,7 +144,9 @@ echo "bench: guest finished in $(($(date +%s) - start)) s (exit $rc)"
 # Ratios to pinned are compared across the two boots, never raw bandwidth.
 report_args=("$dir" "$dir/guest")
 if [ -n "$base_build" ] && [ "$rc" = 0 ]; then
-	base_env=("${env_args[@]}" "BENCH_CONFIGS=${BENCH_BASE_CONFIGS:-pinned odp}")
+	# The comparison is of rxe's MRs: the clients are not measured again.
+	base_env=("${env_args[@]}" "BENCH_CONFIGS=${BENCH_BASE_CONFIGS:-pinned odp}"
+		  BENCH_CLIENTS=none)
 	echo "bench: the same job on $BENCH_BASE's kernel; results in $dir/base"
 	start=$(date +%s)
 	BUILD=$base_build "$top/kernel/run-guest.sh" --backend "$backend" --flavor bench \

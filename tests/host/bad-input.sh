@@ -30,6 +30,8 @@ expect_status bench-base-configs-unknown 2 "BENCH_BASE_CONFIGS: unknown configur
 	env BENCH_BASE_CONFIGS="pinned vram" bash "$top/tests/bench/run.sh"
 expect_status bench-refault-sizes-bad 2 "BENCH_REFAULT_SIZES: '1T' is not a size" \
 	env BENCH_REFAULT_SIZES="1M 1T" bash "$top/tests/bench/run.sh"
+expect_status bench-clients-unknown 2 "BENCH_CLIENTS: unknown client 'gasnet'" \
+	env BENCH_CLIENTS="ucx gasnet" bash "$top/tests/bench/run.sh"
 expect_status bench-kernel-unknown 2 "BENCH_KERNEL must be bench or distro, not 'debug'" \
 	env BENCH_KERNEL=debug bash "$top/tests/bench/run.sh"
 expect_status bench-distro-uml 2 "BENCH_KERNEL=distro is Debian's x86_64 kernel: it needs BACKEND=qemu" \
