@@ -49,19 +49,14 @@ mode_vars() {
 }
 modes="pinned odp"
 
-# UCX 1.13's implicit-ODP teardown bug (tests/guest/clients.sh): with
-# UCX_IB_REG_METHODS=odp a process may die of SIGSEGV in ucp_cleanup()
-# after every byte moved and the figures were printed. Such a run's figures
-# count; its note says it crashed.
-known_crash() {
-	[ "$1" = 139 ] &&
-	grep -q 'Caught signal 11 (Segmentation fault: address not mapped to object at address 0x11)' "$2" &&
-	grep -q uct_ib_md_close "$2"
-}
+# UCX 1.13's implicit-ODP teardown bug (tests/lib/mpi.sh: ucx_known_crash)
+# strikes after every byte moved and the figures were printed: such a
+# run's figures count; its note says it crashed.
+. "$top/tests/lib/mpi.sh"
 # status RC LOG: ok, teardown-crash, or failed-RC.
 status() {
 	if [ "$1" = 0 ]; then echo ok
-	elif known_crash "$1" "$2"; then echo teardown-crash
+	elif ucx_known_crash "$1" "$2"; then echo teardown-crash
 	else echo "failed-$1"; fi
 }
 # worst STATUS...: a failure over a crash over ok.

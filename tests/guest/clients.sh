@@ -29,6 +29,7 @@ SUITE=clients/$RDG_GUEST
 . "$RDG_TOP/tests/lib/result.sh"
 . "$RDG_TOP/tests/lib/perftest.sh"
 . "$RDG_TOP/tests/lib/rxe-trace.sh"
+. "$RDG_TOP/tests/lib/mpi.sh"
 
 hw=/sys/class/infiniband/rxe0/ports/1/hw_counters
 mtu=4096
@@ -219,26 +220,6 @@ ucx_env=(UCX_NET_DEVICES=rxe0:1 "UCX_TLS=rc_v,self" UCX_UD_ETH_DGID_CHECK=n)
 ucx_packets=$((ucx_iters * ucx_size / mtu))
 ucx_odp_env=(UCX_IB_REG_METHODS=odp)
 
-# With UCX_IB_REG_METHODS=odp, UCX 1.13 and 1.14 crash at ucp_cleanup()
-# when the lkey of the implicit ODP MR they registered is odd: teardown
-# passes that memory handle where deregistration parameters are expected,
-# the lkey becomes the field mask, and a memh of 0x1 is dereferenced. rxe
-# keys are random, so it is a coin flip per process. The data has moved by
-# then. Upstream removed this code in UCX 1.15 (commit de71ac6775). Such an
-# exit is recognised by its status and its signature in UCX's own report,
-# and recorded as a SKIP naming the bug, never as a PASS.
-ucx_odp_crash='UCX 1.13 implicit-ODP teardown bug (SIGSEGV at 0x11 in uct_ib_md_close; gone since UCX 1.15, upstream commit de71ac6775)'
-
-# ucx_known_crash STATUS LOG: STATUS is a SIGSEGV and LOG has the
-# signature of the teardown bug above.
-ucx_known_crash() {
-	local log
-	[ "$1" = 139 ] || return 1
-	log=$(<"$2")
-	[[ $log == *"Caught signal 11 (Segmentation fault: address not mapped to object at address 0x11)"* &&
-	   $log == *uct_ib_md_close* ]]
-}
-
 # ucx_info_sees_rxe0: ucx_info -d lists rxe0's memory domain (the ib
 # component), and rc_verbs and ud_verbs on rxe0:1 within it.
 ucx_info_sees_rxe0() {
@@ -357,31 +338,12 @@ mpi_run() {
 	echo "mpirun exited $mpi_rc"
 }
 
-# mpi_check_verified: mpi_check's output says every byte it moved was
-# verified; sets mpi_packets to the fewest packets that volume takes.
-mpi_check_verified() {
-	local line volume=0 verified=
-	while IFS= read -r line; do
-		case $line in
-		'mpi_check: send/recv: '* | 'mpi_check: put/get: '*)
-			[[ $line =~ \ ([0-9]+)\ bytes$ ]] &&
-				volume=$((volume + BASH_REMATCH[1])) ;;
-		'mpi_check: PASS: '*' bytes verified')
-			verified=${line#mpi_check: PASS: }
-			verified=${verified%% *} ;;
-		esac
-	done <"$mpi_log"
-	mpi_packets=$((volume / mtu))
-	[ -n "$verified" ] && ((volume > 0 && verified == volume)) || {
-		echo "FAILED: mpi_check did not verify all ${volume} bytes it moved"; return 1; }
-}
-
 # mpi_check_pinned: mpi_check over rxe0 with UCX's default registration:
 # every byte verified, exit 0, the volume crossed rxe0, no ODP.
 mpi_check_pinned() {
 	counters_start
 	mpi_run -- "$mpi_check"
-	mpi_check_verified || return 1
+	mpi_check_verified "$mpi_log" "$mtu" || return 1
 	counters_expect "rcvd_pkts>=$mpi_packets" "odp_page_faults==0" || return 1
 	[ "$mpi_rc" = 0 ] || { echo "FAILED: mpirun exited $mpi_rc"; return 1; }
 }
@@ -392,7 +354,7 @@ mpi_check_pinned() {
 mpi_check_odp() {
 	counters_start
 	mpi_run -x "${ucx_odp_env[@]}" -- "$mpi_check"
-	mpi_check_verified || return 1
+	mpi_check_verified "$mpi_log" "$mtu" || return 1
 	counters_expect "rcvd_pkts>=$mpi_packets" "odp_page_faults>0" || return 1
 	[ "$mpi_rc" = 0 ] || ucx_known_crash "$mpi_rc" "$mpi_log" || {
 		echo "FAILED: mpirun exited $mpi_rc"; return 1; }
