@@ -9,13 +9,21 @@
 #    while each node's exporter moves and evicts its own buffers back to
 #    back. Every byte is verified by the receiving node, every work
 #    request on both nodes must complete exactly once, the exporters must
-#    count no pin, and both must unload afterwards.
+#    count no pin, and both must unload afterwards;
+#  - twonode-mpi/mpi-check{,-odp}: Open MPI over UCX between the nodes, one
+#    rank each, with tests/clients/mpi_check verifying every byte from 1 B
+#    to 1 MiB both ways and of put/get on a window, with UCX's pinned and
+#    then its implicit ODP registration; both nodes' rxe0 counters must
+#    show the data arrived over rxe, with ODP faults on each node for ODP
+#    only (mpi-check-odp-exit: UCX 1.13's teardown crash, see
+#    tests/lib/mpi.sh).
 # usage: twonode.sh RESULTS_DIR
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$top/build}
 . "$top/tests/lib/result.sh"
 . "$top/tests/lib/twonode.sh"
+. "$top/tests/lib/mpi.sh"
 
 [ $# = 1 ] || { echo "usage: $0 RESULTS_DIR" >&2; exit 2; }
 dir=$1
@@ -101,16 +109,71 @@ else
 fi
 if [ -n "$why" ]; then
 	fail storm-dte-write "$why (see $dir/*/storm.log)"
-	exit 0
+else
+	pass storm-dte-write
+	awk -v b="$(field bytes "$client")" -v s="$(field seconds "$client")" \
+		-v m="$(( $(field moves "$server") + $(field moves "$client") ))" \
+		-v e="$(( $(field evictions "$server") + $(field evictions "$client") ))" \
+		-v r="$(( $(field restores "$server") + $(field restores "$client") ))" \
+		-v i="$(( $(field invalidations "$server") + $(field invalidations "$client") ))" \
+		-v f="$(( $(field refaults "$server") + $(field refaults "$client") ))" \
+		'BEGIN {
+		printf "# storm: GiB=%.3f moves=%d evictions=%d restores=%d invalidations=%d refaults=%d seconds=%.1f\n",
+			b / 2^30, m, e, r, i, f, s
+	}' | tee "$dir/figures.txt"
 fi
-pass storm-dte-write
-awk -v b="$(field bytes "$client")" -v s="$(field seconds "$client")" \
-	-v m="$(( $(field moves "$server") + $(field moves "$client") ))" \
-	-v e="$(( $(field evictions "$server") + $(field evictions "$client") ))" \
-	-v r="$(( $(field restores "$server") + $(field restores "$client") ))" \
-	-v i="$(( $(field invalidations "$server") + $(field invalidations "$client") ))" \
-	-v f="$(( $(field refaults "$server") + $(field refaults "$client") ))" \
-	'BEGIN {
-	printf "# storm: GiB=%.3f moves=%d evictions=%d restores=%d invalidations=%d refaults=%d seconds=%.1f\n",
-		b / 2^30, m, e, r, i, f, s
-}' | tee "$dir/figures.txt"
+
+SUITE=twonode-mpi
+mtu=4096
+mpi=$dir/server
+
+# rise RUN NODE COUNTER: how much NODE's rxe0 COUNTER rose over MPI run
+# RUN, empty if either reading is missing.
+rise() {
+	local before after
+	before=$(awk -v c="$3" '$1 == c { print $2 }' "$mpi/mpi-$1.$2-before" 2>/dev/null)
+	after=$(awk -v c="$3" '$1 == c { print $2 }' "$mpi/mpi-$1.$2-after" 2>/dev/null)
+	[ -n "$before" ] && [ -n "$after" ] && echo $((after - before))
+}
+
+# mpi_crossed RUN FAULTS: MPI run RUN verified every byte it moved, one
+# rank ran on the client node (its Open MPI daemon came through the
+# remote shell), at least that volume's packets arrived over the two
+# nodes' rxe0 and each node received some, and each node's ODP page
+# faults rose as FAULTS says (==0 or >0).
+mpi_crossed() {
+	local run=$1 s c
+	mpi_check_verified "$mpi/mpi-$run.log" "$mtu" || return 1
+	grep -q orted "$dir/client/rsh.log" 2>/dev/null ||
+		{ echo "no Open MPI daemon started on the client node"; return 1; }
+	s=$(rise "$run" server rcvd_pkts) c=$(rise "$run" client rcvd_pkts)
+	[ -n "$s" ] && [ -n "$c" ] || { echo "a node's counters are missing"; return 1; }
+	((s > 0 && c > 0 && s + c >= mpi_packets)) ||
+		{ echo "rcvd_pkts rose by $s (server) and $c (client) for $mpi_packets packets' worth"; return 1; }
+	s=$(rise "$run" server odp_page_faults) c=$(rise "$run" client odp_page_faults)
+	case $2 in
+	'==0') ((s == 0 && c == 0)) ;;
+	'>0') ((s > 0 && c > 0)) ;;
+	esac || { echo "odp_page_faults rose by $s (server) and $c (client), want $2 on each"; return 1; }
+}
+
+# mpi_case NAME RUN FAULTS: the verdict on run RUN (see mpi_crossed); a
+# run whose only fault is the UCX teardown crash after all data moved
+# passes NAME and SKIPs NAME-exit; any other failing exit fails NAME.
+mpi_case() {
+	local name=$1 run=$2 rc why
+	rc=$(cat "$mpi/mpi-$run.rc" 2>/dev/null)
+	if ! why=$(mpi_crossed "$run" "$3"); then
+		fail "$name" "$why (mpirun exited ${rc:-nothing}; see $mpi/mpi-$run.log)"
+	elif [ "$rc" = 0 ]; then
+		pass "$name"
+		[ "$run" = pinned ] || pass "$name-exit"
+	elif [ "$run" != pinned ] && ucx_known_crash "$rc" "$mpi/mpi-$run.log"; then
+		pass "$name"
+		skip "$name-exit" "mpirun exited $rc: $ucx_odp_crash"
+	else
+		fail "$name" "mpirun exited $rc (see $mpi/mpi-$run.log)"
+	fi
+}
+mpi_case mpi-check pinned '==0'
+mpi_case mpi-check-odp odp '>0'
