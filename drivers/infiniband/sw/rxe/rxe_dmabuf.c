@@ -125,11 +125,16 @@ enum rxe_dmabuf_unmapped {
 	RXE_DMABUF_UNMAPPED_AFTER_COPY,
 };
 
-/* Drop the MR's mapping; copies in flight on this MR finish first. */
-static enum rxe_dmabuf_unmapped rxe_dmabuf_unmap(struct rxe_mr_dmabuf *d)
+/*
+ * Drop the MR's mapping of @dmabuf; copies in flight on this MR finish
+ * first. The buffer is the caller's, not d->attach's: move_notify() can
+ * come as soon as dma_buf_dynamic_attach() has listed the attachment,
+ * before rxe_mr_init_dmabuf() has stored it in d->attach.
+ */
+static enum rxe_dmabuf_unmapped rxe_dmabuf_unmap(struct rxe_mr_dmabuf *d,
+						 struct dma_buf *dmabuf)
 {
 	enum rxe_dmabuf_unmapped ret = RXE_DMABUF_UNMAPPED;
-	struct dma_buf *dmabuf = d->attach->dmabuf;
 
 	dma_resv_assert_held(dmabuf->resv);
 
@@ -169,7 +174,7 @@ static void rxe_dmabuf_move_notify(struct dma_buf_attachment *attach)
 
 	mr = d->mr;
 	rxe = to_rdev(mr->ibmr.device);
-	unmapped = rxe_dmabuf_unmap(d);
+	unmapped = rxe_dmabuf_unmap(d, attach->dmabuf);
 	if (unmapped == RXE_DMABUF_NOT_MAPPED)
 		return;
 	rxe_counter_inc(rxe, RXE_CNT_DMABUF_INVALIDATIONS);
@@ -520,7 +525,7 @@ void rxe_mr_dmabuf_release(struct rxe_mr *mr)
 
 	dma_resv_lock(dmabuf->resv, NULL);
 	d->attach->importer_priv = NULL;
-	rxe_dmabuf_unmap(d);
+	rxe_dmabuf_unmap(d, dmabuf);
 	dma_resv_unlock(dmabuf->resv);
 
 	dma_buf_detach(dmabuf, d->attach);
