@@ -6,8 +6,11 @@ export BUILD
 
 # Guest backend (uml|qemu) and kernel flavour (debug|bench). The demo
 # measures bandwidth, so it runs the bench kernel unless told otherwise.
+# BASE (6.12|7.3): the kernel source the guest kernel is built from
+# (kernel/base.sh); make kernel and make shell take it.
 BACKEND ?= uml
 FLAVOR ?= debug
+BASE ?= 6.12
 DEMO_FLAVOR ?= bench
 TIMEOUT ?= 1800
 
@@ -35,7 +38,8 @@ help:
 	@echo "make series    write kernel/rdma-core/perftest changes as patch series to build/series"
 	@echo "make series-check  build every prefix of the kernel series (6.12 and 7.3), checkpatch each"
 	@echo "make kernel    build one guest kernel (BACKEND=uml|qemu FLAVOR=debug|bench;"
-	@echo "               BACKEND=qemu FLAVOR=distro: Debian's stock 6.12 with our modules)"
+	@echo "               BACKEND=qemu FLAVOR=distro: Debian's stock 6.12 with our modules;"
+	@echo "               BASE=7.3: from linux-source-7.3 and kernel/7.3/patches)"
 	@echo "make userspace build the patched rdma-core and perftest"
 	@echo "make deps      apt-get install what the project needs (as root)"
 	@echo "make host-modules  rdma_rxe.ko and the test exporter for a 6.12 distribution"
@@ -49,11 +53,13 @@ deps:
 kernel: deps
 	@scripts/check-choice.sh BACKEND "$(BACKEND)" uml qemu
 	@scripts/check-choice.sh FLAVOR "$(FLAVOR)" debug bench distro
+	@scripts/check-choice.sh BASE "$(BASE)" 6.12 7.3
 ifeq ($(FLAVOR),distro)
 	@[ "$(BACKEND)" = qemu ] || { echo "make: FLAVOR=distro is Debian's x86_64 kernel: use BACKEND=qemu" >&2; exit 2; }
+	@[ "$(BASE)" = 6.12 ] || { echo "make: FLAVOR=distro is Debian's 6.12 kernel: it has no BASE=$(BASE)" >&2; exit 2; }
 	@kernel/distro/build.sh
 else
-	@kernel/build.sh $(KARCH) $(FLAVOR)
+	@BASE=$(BASE) kernel/build.sh $(KARCH) $(FLAVOR)
 endif
 
 rdma-core: deps
@@ -80,10 +86,10 @@ shell: export RDG_SHELL_CMD := $(value CMD)
 shell: deps userspace kernel
 	@if [ -n "$$RDG_SHELL_CMD" ]; then \
 		kernel/run-guest.sh --backend $(BACKEND) --flavor $(FLAVOR) \
-			--timeout $(TIMEOUT) -- bash -c "$$RDG_SHELL_CMD"; \
+			--base $(BASE) --timeout $(TIMEOUT) -- bash -c "$$RDG_SHELL_CMD"; \
 	else \
 		kernel/run-guest.sh --backend $(BACKEND) --flavor $(FLAVOR) \
-			--timeout $(TIMEOUT) --interactive; \
+			--base $(BASE) --timeout $(TIMEOUT) --interactive; \
 	fi
 
 bench: deps userspace

@@ -2,34 +2,40 @@
 # Configure (when a fragment changed) and build one guest kernel with its
 # modules installed into OUT/modroot, which guests bind-mount as /lib/modules.
 #
-# usage: build.sh ARCH FLAVOR
+# usage: [BASE=6.12|7.3] build.sh ARCH FLAVOR
+#   BASE=7.3 builds build/kernel/ARCH-FLAVOR-7.3 from build/linux-src-7.3
+#   (kernel/base.sh)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 arch=$1 flavor=$2
 build=${BUILD:-$top/build}
-src=$build/linux-src
-out=$build/kernel/$arch-$flavor
+# shellcheck source=base.sh
+. "$top/kernel/base.sh"
+export BASE=$base
+src=$base_src
+kname=$arch-$flavor$base_suffix
+out=$build/kernel/$kname
 jobs=${JOBS:-$(nproc)}
 
 mkdir -p "$out"
 exec 8>"$out/.build.lock"
 if ! flock -n 8; then
-	echo "  WAIT    another build of $arch-$flavor is running"
+	echo "  WAIT    another build of $kname is running"
 	flock 8
 fi
 
 "$top/kernel/prepare-source.sh"
 
 frags=("$top/kernel/config/base.config" "$top/kernel/config/arch-$arch.config"
-       "$top/kernel/config/$flavor.config")
+       "$top/kernel/config/$flavor.config" ${base_config_absent:+"$base_config_absent"})
 need_config=0
 [ -f "$out/.config" ] || need_config=1
 for f in "${frags[@]}"; do
 	[ "$need_config" -eq 1 ] || [ "$f" -nt "$out/.config" ] && need_config=1
 done
 if [ "$need_config" -eq 1 ]; then
-	echo "  CONFIG  $arch-$flavor"
+	echo "  CONFIG  $kname"
 	"$top/kernel/configure.sh" "$arch" "$flavor" "$src" "$out"
 fi
 
@@ -45,8 +51,10 @@ build_key() {
 		cat "$src/.source-stamp"
 		gcc --version | sed -n 1p
 		cd "$top"
-		find drivers "${KERNEL_PATCHES:-kernel/patches}" \
-			kernel/harness-patches kernel/build.sh \
+		find "${base_overlay_roots[@]}" "${base_patches#"$top"/}" \
+			${base_harness_patches:+"${base_harness_patches#"$top"/}"} \
+			${base_config_absent:+"${base_config_absent#"$top"/}"} \
+			kernel/build.sh kernel/base.sh \
 			kernel/prepare-source.sh kernel/configure.sh -type f |
 			sort | xargs sha256sum
 		for kbuild in kernel/*/Kbuild; do
@@ -57,7 +65,7 @@ build_key() {
 }
 key=$(build_key)
 if [ "$(cat "$out/.build-key" 2>/dev/null)" = "$key" ]; then
-	echo "  KERNEL  $arch-$flavor $(cat "$out/include/config/kernel.release") (unchanged)"
+	echo "  KERNEL  $kname $(cat "$out/include/config/kernel.release") (unchanged)"
 	exit 0
 fi
 rm -f "$out/.build-key"
@@ -100,4 +108,4 @@ for kbuild in "$top"/kernel/*/Kbuild; do
 	fi
 done
 echo "$key" > "$out/.build-key"
-echo "  KERNEL  $arch-$flavor $kver ($(($(date +%s) - start)) s)"
+echo "  KERNEL  $kname $kver ($(($(date +%s) - start)) s)"

@@ -4,7 +4,8 @@
 # dependencies are unmet, and a silently missing debug option would make
 # the test kernel prove less than it claims.
 #
-# usage: configure.sh ARCH FLAVOR SRC OUT      ARCH: um|x86_64  FLAVOR: debug|bench
+# usage: [BASE=6.12|7.3] configure.sh ARCH FLAVOR SRC OUT
+#   ARCH: um|x86_64  FLAVOR: debug|bench
 set -euo pipefail
 
 arch=$1 flavor=$2 src=$(readlink -f "$3") out=$4
@@ -15,8 +16,32 @@ for f in "${frags[@]}"; do
 	[ -f "$f" ] || { echo "configure: no fragment $f (ARCH=um|x86_64, FLAVOR=debug|bench)" >&2; exit 2; }
 done
 
+top=$(cd "$cfgdir/../.." && pwd)
+build=${BUILD:-$top/build}
+# shellcheck source=base.sh
+. "$top/kernel/base.sh"
+
 mkdir -p "$out"
 cat "${frags[@]}" > "$out/fragments.config"
+# Options the base no longer has are left out, not silently dropped by
+# Kconfig; each must really be absent from the base, or the list would
+# hide a lost option.
+if [ -n "$base_config_absent" ]; then
+	absent=()
+	while IFS= read -r line; do
+		case "$line" in ''|'#'*) continue ;; esac
+		sym=${line%%[[:space:]]*}
+		if grep -rqE --include='Kconfig*' "^[[:space:]]*(menu)?config ${sym#CONFIG_}\b" "$src"; then
+			echo "configure: $sym is in $base_config_absent, but linux-source-$base has it" >&2
+			exit 1
+		fi
+		absent+=("$sym")
+	done < "$base_config_absent"
+	for sym in "${absent[@]}"; do
+		grep -vE "^(# )?${sym}[= ]" "$out/fragments.config" > "$out/fragments.tmp" || true
+		mv "$out/fragments.tmp" "$out/fragments.config"
+	done
+fi
 kmake=(make -s -C "$src" O="$out" ARCH="$arch")
 if [ "$arch" = um ]; then
 	"${kmake[@]}" defconfig >/dev/null

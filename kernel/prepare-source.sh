@@ -5,6 +5,9 @@
 #   build/linux-src        pristine + kernel/patches/* + drivers/ overlay
 #                          + kernel/harness-patches/*
 #
+# or with BASE=7.3 build/linux-src-7.3 from build/linux-7.3-pristine and
+# kernel/7.3/patches (kernel/base.sh).
+#
 # kernel/harness-patches holds what the guest kernels need beyond the rxe
 # series (a UML fix for hosts with AMX, say): applied after the series,
 # never part of what make series exports.
@@ -16,36 +19,43 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$top/build}
 tarball=${LINUX_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
-pristine=$build/linux-pristine
-src=$build/linux-src
-patches=${KERNEL_PATCHES:-$top/kernel/patches}
-harness_patches=$top/kernel/harness-patches
-overlay_roots=(drivers)
+# shellcheck source=base.sh
+. "$top/kernel/base.sh"
+pristine=$base_pristine
+src=$base_src
+patches=$base_patches
+harness_patches=$base_harness_patches
+overlay_roots=("${base_overlay_roots[@]}")
 
 die() { echo "prepare-source: $*" >&2; exit 1; }
 
 # Builds of several kernels may run at once; they share this tree.
 mkdir -p "$build"
-exec 9>"$build/.prepare-source.lock"
+exec 9>"$build/.prepare-source$base_suffix.lock"
 flock 9
 
-[ -f "$tarball" ] || die "$tarball not found (install linux-source-6.12: make deps)"
-pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo unknown)
-stamp="$(stat -c '%s %Y' "$tarball") $pkgver"
+if [ "$base" = 7.3 ]; then
+	"$top/kernel/7.3/prepare.sh" source
+	pkgver=$(cut -d' ' -f2 "$pristine/.source-stamp")
+else
+	[ -f "$tarball" ] || die "$tarball not found (install linux-source-6.12: make deps)"
+	pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo unknown)
+	stamp="$(stat -c '%s %Y' "$tarball") $pkgver"
 
-if [ "$(cat "$pristine/.source-stamp" 2>/dev/null)" != "$stamp" ]; then
-	echo "  EXTRACT linux-source-6.12 $pkgver"
-	rm -rf "$pristine" "$pristine.tmp" "$src"
-	mkdir -p "$pristine.tmp"
-	tar -xf "$tarball" -C "$pristine.tmp" --strip-components=1 ||
-		die "cannot extract $tarball"
-	echo "$stamp" > "$pristine.tmp/.source-stamp"
-	mv "$pristine.tmp" "$pristine"
+	if [ "$(cat "$pristine/.source-stamp" 2>/dev/null)" != "$stamp" ]; then
+		echo "  EXTRACT linux-source-6.12 $pkgver"
+		rm -rf "$pristine" "$pristine.tmp" "$src"
+		mkdir -p "$pristine.tmp"
+		tar -xf "$tarball" -C "$pristine.tmp" --strip-components=1 ||
+			die "cannot extract $tarball"
+		echo "$stamp" > "$pristine.tmp/.source-stamp"
+		mv "$pristine.tmp" "$pristine"
+	fi
 fi
 # Every file the patches or the overlay touch, plus those touched last time
 # (so a dropped patch is reverted).
 patch_list=()
-for dir in "$patches" "$harness_patches"; do
+for dir in "$patches" ${harness_patches:+"$harness_patches"}; do
 	[ -f "$dir/series" ] || continue
 	while read -r p; do
 		case "$p" in ''|'#'*) continue ;; esac
@@ -67,7 +77,7 @@ touched=$(
 	} | sort -u
 )
 
-stage=$build/linux-stage
+stage=$build/linux-stage$base_suffix
 trap 'rm -rf "$stage"' EXIT
 rm -rf "$stage"
 mkdir -p "$stage"
@@ -80,7 +90,7 @@ done
 for p in "${patch_list[@]}"; do
 	if ! out=$(patch -p1 -d "$stage" --forward --batch -s < "$p" 2>&1); then
 		echo "$out" >&2
-		die "patch $(basename "$p") does not apply to linux-source-6.12" \
+		die "patch $(basename "$p") does not apply to linux-source-$base" \
 		    "$pkgver (kernel $(make -s -C "$pristine" kernelversion 2>/dev/null));" \
 		    "rebase $(basename "$(dirname "$p")") (see CONTRIBUTING)"
 	fi
@@ -113,4 +123,4 @@ for f in $touched; do
 done
 rm -rf "$stage"
 echo "$touched" > "$src/.touched"
-[ "$changed" -eq 0 ] || echo "  PATCHED $changed file(s) in build/linux-src"
+[ "$changed" -eq 0 ] || echo "  PATCHED $changed file(s) in build/$(basename "$src")"

@@ -17,6 +17,10 @@ expect_status backend-unknown 2 'BACKEND=foo is not valid; use one of: uml qemu'
 	mk kernel BACKEND=foo
 expect_status flavor-unknown 2 'FLAVOR=fast is not valid; use one of: debug bench distro' \
 	mk kernel FLAVOR=fast
+expect_status base-unknown 2 'BASE=bogus is not valid; use one of: 6.12 7.3' \
+	mk kernel BASE=bogus
+expect_status run-guest-base-unknown 2 "base must be 6.12 or 7.3, not 'bogus'" \
+	"$top/kernel/run-guest.sh" --base bogus -- true
 expect_status stress-seconds-bad 2 "STRESS_SECONDS must be a number of seconds.*'5m'" \
 	env STRESS_SECONDS=5m make -C "$top" --no-print-directory stress
 expect_status stress-backend-unknown 2 "unknown backend 'kvm' in STRESS_BACKENDS" \
