@@ -2,7 +2,7 @@
 # Smoke: the guest has the CPUs it was given, rxe0 is up, and perftest's
 # WRITE, READ and SEND bandwidth tests complete over it with a non-zero
 # bandwidth (server and client on rxe0), with pinned and with on-demand
-# paging MRs.
+# paging MRs, and rping connects through the RDMA connection manager.
 SUITE=smoke/$RDG_GUEST
 . "$RDG_TOP/tests/lib/result.sh"
 . "$RDG_TOP/tests/lib/xfer.sh"
@@ -42,3 +42,24 @@ for tool in ib_write_bw ib_read_bw ib_send_bw; do
 	# On-demand paging MRs: perftest refuses --odp unless rxe reports it.
 	run_case "$tool-odp" check_bw "$tool" --odp
 done
+
+# The RDMA connection manager (/dev/infiniband/rdma_cm), through which
+# librdmacm's users connect (libfabric's verbs provider, rping, ...):
+# rping's client sets up a connection with it, the server RDMA READs the
+# client's buffer and WRITEs it back, and -V compares every byte.
+rdma_cm_ping() {
+	local srv rc i
+	rping -s -a "$RDG_SERVER_IP" -C 5 -S 4096 >/tmp/rping.server.log 2>&1 &
+	srv=$!
+	for ((i = 0; i < 100; i++)); do
+		rdma resource show cm_id 2>/dev/null | grep -q LISTEN && break
+		sleep 0.1
+	done
+	timeout 60 rping -c -a "$RDG_SERVER_IP" -C 5 -S 4096 -V
+	rc=$?
+	wait "$srv" || rc=1
+	echo "--- server"
+	cat /tmp/rping.server.log
+	return "$rc"
+}
+run_case rdma-cm-rping rdma_cm_ping
