@@ -42,7 +42,8 @@ series=$(realpath -m -- "$series")
 
 [ -d "$series" ] || { echo "check-series: no $series (run make series)" >&2; exit 1; }
 [ -f "$kout/.config" ] || { echo "check-series: no $kout (run make kernel)" >&2; exit 1; }
-mapfile -t patches < <(ls "$series"/*.patch 2>/dev/null)
+# A cover letter (make-series writes one for 7.3) is no patch to apply.
+mapfile -t patches < <(ls "$series"/*.patch 2>/dev/null | grep -v '/0000-cover-letter\.patch$')
 [ "${#patches[@]}" -gt 0 ] || { echo "check-series: no patches in $series" >&2; exit 1; }
 rm -rf "$work"
 fail=0

@@ -2,7 +2,8 @@
 # Write the project's changes to upstream as git format-patch series:
 #
 #   build/series/linux/       against Debian's linux-source-6.12
-#   build/series/linux-7.3/   against Debian's linux-source-7.3 (mainline)
+#   build/series/linux-7.3/   against Debian's linux-source-7.3 (mainline),
+#                             with a cover letter (kernel/7.3/cover-letter)
 #   build/series/rdma-core/   against rdma-core's orig tarball
 #   build/series/perftest/    against perftest's orig tarball
 #
@@ -23,9 +24,13 @@ rm -rf "$out" "$work"
 mkdir -p "$out" "$work"
 g() { git -C "$1" "${author_ident[@]}" "${@:2}"; }
 
-# series_from_tree NAME TREE PATCH...: commit TREE as the base, git am the
-# patches, format them into build/series/NAME.
+# series_from_tree [--cover FILE] NAME TREE PATCH...: commit TREE as the
+# base, git am the patches, format them into build/series/NAME; with
+# --cover, a cover letter whose subject is FILE's first line and whose
+# text is the rest, followed by git's shortlog and diffstat.
 series_from_tree() {
+	local cover=
+	[ "$1" = --cover ] && { cover=$2; shift 2; }
 	local name=$1 tree=$2
 	shift 2
 	g "$tree" init -q
@@ -40,8 +45,36 @@ series_from_tree() {
 		}
 	fi
 	mkdir -p "$out/$name"
-	g "$tree" format-patch -q -o "$out/$name" base..HEAD
-	echo "  SERIES  $name: $(git -C "$tree" rev-list --count base..HEAD) patch(es) in build/series/$name"
+	g "$tree" format-patch -q ${cover:+--cover-letter} -o "$out/$name" base..HEAD
+	[ -z "$cover" ] || fill_cover_letter "$cover" "$out/$name/0000-cover-letter.patch"
+	echo "  SERIES  $name: $(git -C "$tree" rev-list --count base..HEAD) patch(es) in build/series/$name${cover:+, with a cover letter}"
+}
+
+# fill_cover_letter FILE LETTER: put FILE's subject (first line) and text
+# (after the blank second line) in place of git's placeholders in LETTER.
+fill_cover_letter() {
+	local subject
+	subject=$(sed -n 1p "$1")
+	[ -n "$subject" ] && [ -z "$(sed -n 2p "$1")" ] || {
+		echo "make-series: $1 must start with a subject line and a blank line" >&2
+		exit 1
+	}
+	awk -v subject="$subject" -v body="$1" '
+		i = index($0, "*** SUBJECT HERE ***") {
+			$0 = substr($0, 1, i - 1) subject substr($0, i + 20)
+		}
+		/^\*\*\* BLURB HERE \*\*\*$/ {
+			while ((getline line < body) > 0)
+				if (++n > 2)
+					print line
+			next
+		}
+		{ print }' "$2" > "$2.tmp"
+	mv "$2.tmp" "$2"
+	! grep -q '\*\*\* \(SUBJECT\|BLURB\) HERE \*\*\*' "$2" || {
+		echo "make-series: git's cover letter placeholders were not replaced in $2" >&2
+		exit 1
+	}
 }
 
 # --- rdma-core and perftest: their patch directories are the series.
@@ -147,7 +180,8 @@ if "$top/kernel/7.3/prepare.sh" source >/dev/null; then
 	done < "$top/kernel/7.3/patches/series"
 	mkdir -p "$tree/drivers/infiniband/sw"
 	cp -r "$pristine/drivers/infiniband/sw/rxe" "$tree/drivers/infiniband/sw/"
-	series_from_tree linux-7.3 "$tree" "${patches[@]}"
+	series_from_tree --cover "$top/kernel/7.3/cover-letter" linux-7.3 \
+		"$tree" "${patches[@]}"
 else
 	echo "make-series: no 7.3 base (kernel/7.3/prepare.sh failed): build/series/linux-7.3 not written" >&2
 	status=1

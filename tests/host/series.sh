@@ -37,6 +37,22 @@ check_base() {
 check_base 6.12 ""
 # The mainline series (kernel/7.3), against Debian's linux-source-7.3.
 check_base 7.3 "7.3/"
+# cover_letter_ok: the 7.3 series has kernel/7.3/cover-letter's subject
+# and text in its cover letter, none of git's placeholders, and a
+# shortlog line for every patch.
+cover_letter_ok() {
+	local letter=$build/series/linux-7.3/0000-cover-letter.patch n
+	[ -f "$letter" ] || { echo "no $letter"; return 1; }
+	grep -q "^Subject: \[PATCH 00/[0-9]*\] $(sed -n 1p "$top/kernel/7.3/cover-letter")\$" "$letter" ||
+		{ echo "the subject is not kernel/7.3/cover-letter's"; return 1; }
+	grep -qxF "$(sed -n 3p "$top/kernel/7.3/cover-letter")" "$letter" ||
+		{ echo "the text is not kernel/7.3/cover-letter's"; return 1; }
+	! grep -q '\*\*\* .* HERE \*\*\*' "$letter" || { echo "a placeholder is left"; return 1; }
+	n=$(grep -c . "$top/kernel/7.3/patches/series")
+	[ "$(grep -c '^  RDMA/rxe: ' "$letter")" -ge "$n" ] ||
+		{ echo "the shortlog does not list the $n patches"; return 1; }
+}
+run_case 7.3/cover-letter cover_letter_ok
 # A 6.12 patch that does not apply to 7.3 (its refactor of the atomic
 # operation) fails the check with its name, not silently.
 mkdir -p "$build/series-check-7.3-input"
