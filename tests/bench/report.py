@@ -15,7 +15,6 @@ ratio to pinned against ratio to pinned, refault against refault.
 Every figure is a benchmark, never a pass/fail test: the report says where
 each target stands, with the spread that the numbers have.
 """
-import csv
 import os
 import random
 import statistics
@@ -24,6 +23,7 @@ from collections import defaultdict
 
 sys.dont_write_bytecode = True  # no __pycache__ in the checkout
 import report_clients  # noqa: E402
+from bench_data import fnum, read_env, read_tsv, size_str  # noqa: E402
 
 CONFIG_LABELS = {
     "pinned": "pinned MR",
@@ -51,38 +51,6 @@ TARGETS = [
     (("move10ms",), 65536, 0.85,
      "dma-buf MR moved every 10 ms >= 0.85 of pinned at 64 KiB and above"),
 ]
-
-
-def read_tsv(path):
-    if not os.path.exists(path):
-        return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
-
-
-def read_env(path):
-    env = {}
-    if os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                k, _, v = line.rstrip("\n").partition("\t")
-                env[k] = v
-    return env
-
-
-def fnum(v):
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return None
-
-
-def size_str(n):
-    n = int(n)
-    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if n >= 1 << shift and n % (1 << shift) == 0:
-            return f"{n >> shift} {unit}"
-    return f"{n} B"
 
 
 def median(v):

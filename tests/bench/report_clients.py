@@ -4,43 +4,18 @@ UCX_IB_REG_METHODS=odp, and their ratio, from GUEST_DIR/{ucx,mpi}.tsv.
 
 Also runs alone: python3 report_clients.py GUEST_DIR prints the section.
 """
-import csv
 import os
 import statistics
 import sys
 from collections import defaultdict
 
-
-def _read_tsv(path):
-    if not os.path.exists(path):
-        return None
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout
+from bench_data import fnum, read_env, read_tsv, size_str  # noqa: E402
 
 
-def _read_env(path):
-    env = {}
-    if os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                k, _, v = line.rstrip("\n").partition("\t")
-                env[k] = v
-    return env
-
-
-def _num(v):
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return None
-
-
-def _size(n):
-    n = int(n)
-    for unit, shift in (("MiB", 20), ("KiB", 10)):
-        if n >= 1 << shift and n % (1 << shift) == 0:
-            return f"{n >> shift} {unit}"
-    return f"{n} B"
+def _read_rows(path):
+    """The rows of path, None when it is absent (that client did not run)."""
+    return read_tsv(path) if os.path.exists(path) else None
 
 
 def summarize(rows, key):
@@ -51,7 +26,7 @@ def summarize(rows, key):
                               "odp_runs": 0, "failed": 0})
     for r in rows:
         s = by[key(r)]
-        bw = _num(r["MiBps"])
+        bw = fnum(r["MiBps"])
         if r["status"].startswith("failed") or bw is None:
             s["failed"] += 1
         else:
@@ -59,7 +34,7 @@ def summarize(rows, key):
         if r["mode"] == "odp":
             s["odp_runs"] += 1
             s["crash"] += r["status"] == "teardown-crash"
-            f = _num(r.get("odp_faults"))
+            f = fnum(r.get("odp_faults"))
             if f is not None:
                 s["faults"].append(f)
     out = {}
@@ -95,12 +70,12 @@ def _row(label, s):
 
 def section(gdir):
     """The report's lines, or [] when clients-bench.sh did not run."""
-    ucx = _read_tsv(os.path.join(gdir, "ucx.tsv"))
-    mpi = _read_tsv(os.path.join(gdir, "mpi.tsv"))
+    ucx = _read_rows(os.path.join(gdir, "ucx.tsv"))
+    mpi = _read_rows(os.path.join(gdir, "mpi.tsv"))
     if ucx is None and mpi is None:
         return []
-    env = _read_env(os.path.join(gdir, "clients-env.txt"))
-    vol = _num(env.get("volume_bytes"))
+    env = read_env(os.path.join(gdir, "clients-env.txt"))
+    vol = fnum(env.get("volume_bytes"))
     L = ["## UCX and Open MPI: pinned against ODP registration", ""]
     volume = f"about {vol / (1 << 20):.0f} MiB" if vol else "about the same volume"
     L.append(
@@ -129,11 +104,11 @@ def section(gdir):
         tests = list(dict.fromkeys(r["test"] for r in ucx))
         for t in tests:
             for sz in sorted(b for tt, b in s if tt == t):
-                L.append(_row(f"ucx_perftest {t} | {_size(sz)}", s[(t, sz)]))
+                L.append(_row(f"ucx_perftest {t} | {size_str(sz)}", s[(t, sz)]))
     if mpi:
         s = summarize(mpi, lambda r: int(r["bytes"]))
         for sz in sorted(s):
-            L.append(_row(f"MPI NPopenmpi | {_size(sz)}", s[sz]))
+            L.append(_row(f"MPI NPopenmpi | {size_str(sz)}", s[sz]))
     for rows, what in ((ucx, "ucx_perftest"), (mpi, "MPI NPopenmpi")):
         if rows == []:
             L.append(f"| {what} | not measured: see output.log | | | | | |")
