@@ -92,7 +92,7 @@ mkdir -p "$out"
 # ucx_run TEST SIZE MODE PORT: one ucx_perftest pair on rxe0; prints
 # "MiBps iterations status odp_faults". UCX's "MB/s" is 2^20 bytes a second.
 ucx_run() {
-	local test=$1 size=$2 mode=$3 port=$4 iters warm args srv crc src f0 bw st i
+	local test=$1 size=$2 mode=$3 port=$4 iters warm args crc src f0 bw st
 	local clog=/tmp/bench-ucx.client.log slog=/tmp/bench-ucx.server.log
 	iters=$((volume / size))
 	warm=$((iters / 10 > 2 ? iters / 10 : 2))
@@ -101,19 +101,11 @@ ucx_run() {
 	f0=$(odp_faults)
 	# stdbuf: a process that crashes at exit must not take its
 	# buffered report with it.
-	timeout 300 env "${ucx_env[@]}" "${mvars[@]}" \
-		stdbuf -oL ucx_perftest "${args[@]}" > "$slog" 2>&1 &
-	srv=$!
-	for ((i = 0; i < 200; i++)); do
-		tcp_listening "$port" && break
-		kill -0 "$srv" 2>/dev/null || break
-		sleep 0.05
-	done
-	timeout 300 env "${ucx_env[@]}" "${mvars[@]}" \
-		stdbuf -oL ucx_perftest "${args[@]}" "$server_ip" > "$clog" 2>&1
-	crc=$?
-	wait "$srv"
-	src=$?
+	serve_and_connect 300 "$port" "$slog" \
+		env "${ucx_env[@]}" "${mvars[@]}" stdbuf -oL ucx_perftest "${args[@]}" -- \
+		env "${ucx_env[@]}" "${mvars[@]}" stdbuf -oL ucx_perftest "${args[@]}" "$server_ip" \
+		> "$clog" 2>&1
+	crc=$client_rc src=$server_rc
 	st=$(worst "$(status "$crc" "$clog")" "$(status "$src" "$slog")")
 	# Final: iters p50 avg overall bw_avg bw_overall rate_avg rate_overall
 	bw=$(awk '$1 == "Final:" { print $6 }' "$clog")

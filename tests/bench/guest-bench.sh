@@ -32,19 +32,10 @@ fi
 mkdir -p "$out"
 log() { echo "bench: $*"; }
 
-# Arguments of perftest for each configuration (both sides get them).
-cfg_args() {
-	case "$1" in
-	pinned) ;;
-	odp) echo --odp ;;
-	udmabuf) echo --use_udmabuf ;;
-	heap) echo --use_sys_dmabuf ;;
-	exporter) echo --use_dmabuf_exporter ;;
-	move10ms) echo --use_dmabuf_exporter --dmabuf_move_interval=10000 ;;
-	move1ms) echo --use_dmabuf_exporter --dmabuf_move_interval=1000 ;;
-	*) echo "bench: unknown configuration '$1'" >&2; return 1 ;;
-	esac
-}
+# shellcheck source=tests/lib/perftest.sh
+. "$top/tests/lib/perftest.sh"
+# shellcheck source=tests/bench/perftest-pair.sh
+. "$top/tests/bench/perftest-pair.sh"
 for c in $BENCH_CONFIGS; do cfg_args "$c" >/dev/null || exit 2; done
 case " $BENCH_CONFIGS " in *" pinned "*) ;; *)
 	echo "bench: BENCH_CONFIGS must include pinned, the reference" >&2; exit 2 ;;
@@ -140,47 +131,8 @@ else
 fi
 
 # --- bandwidth
-# run_pair TOOL SIZE CONFIG PORT: one perftest run, server and client on rxe0;
-# prints "bw_MiBps iterations moves mover_s refaults", NA for what it
-# lacks (moves in mover_s seconds of the client's mover thread; refaults of
-# the whole device meanwhile).
-run_pair() {
-	local tool=$1 size=$2 cfg=$3 port=$4 args srv rc src out i
-	# shellcheck disable=SC2207
-	args=(-d "$dev" -x "$gid" -m 4096 -s "$size" -D "$BENCH_DURATION" -F -p "$port"
-	      $(cfg_args "$cfg"))
-	"$tool" "${args[@]}" > /tmp/bench-server.log 2>&1 &
-	srv=$!
-	for i in $(seq 100); do
-		ss -ltn 2>/dev/null | grep -q ":$port " && break
-		sleep 0.02
-	done
-	out=$(timeout $((BENCH_DURATION + 60)) "$tool" "${args[@]}" "$server_ip" 2>&1)
-	rc=$?
-	timeout 30 tail --pid="$srv" -f /dev/null || kill "$srv" 2>/dev/null
-	wait "$srv"
-	src=$?
-	[ "$rc" = 0 ] && rc=$src
-	{
-		echo "=== $tool size=$size cfg=$cfg rc=$rc"
-		echo "$out"
-		echo "--- server"
-		cat /tmp/bench-server.log
-	} >> "$out_dir/bw-runs.log"
-	echo "$out" | awk -v s="$size" -v rc="$rc" '
-		$1 == s && NF >= 5 { bw = $4; it = $2 }
-		/DMA-BUF moves   : [0-9]/ { mv = $4; ms = $6 }
-		/DMA-BUF refaults: [0-9]/ { rf = $3 }
-		END {
-			if (rc != 0 || bw == "") bw = "NA"
-			printf "%s\t%s\t%s\t%s\t%s\n", bw, it == "" ? "NA" : it,
-				mv == "" ? "NA" : mv, ms == "" ? "NA" : ms,
-				rf == "" ? "NA" : rf
-		}'
-}
-
-out_dir=$out
-: > "$out/bw-runs.log"
+runs_log=$out/bw-runs.log
+: > "$runs_log"
 printf 'round\ttool\tbytes\tconfig\tbw_MiBps\titerations\tmoves\tmover_s\trefaults\n' > "$out/bw.tsv"
 nconf=$(echo $BENCH_CONFIGS | wc -w)
 total=$((BENCH_REPS * $(echo $BENCH_TOOLS | wc -w) * $(echo $BENCH_SIZES | wc -w) * nconf))

@@ -98,28 +98,6 @@ client_case() {
 	run_case "$@"
 }
 
-# serve_and_connect PORT SERVER_LOG SERVER_CMD... -- CLIENT_CMD...: start
-# the server with its output in SERVER_LOG and, once it listens on TCP PORT
-# (the clients here do not retry a refused connection), the client in the
-# foreground. Sets server_rc and client_rc.
-serve_and_connect() {
-	local port=$1 slog=$2 srv i server=()
-	shift 2
-	while [ "$1" != -- ]; do server+=("$1"); shift; done
-	shift
-	timeout 120 "${server[@]}" >"$slog" 2>&1 &
-	srv=$!
-	for ((i = 0; i < 600; i++)); do
-		tcp_listening "$port" && break
-		kill -0 "$srv" 2>/dev/null || break
-		sleep 0.05
-	done
-	timeout 120 "$@"
-	client_rc=$?
-	wait "$srv"
-	server_rc=$?
-}
-
 # --- rdma-core's examples ------------------------------------------------
 #
 # ibv_rc_pingpong -c is a weak check, and its result is not in the exit
@@ -149,7 +127,7 @@ pingpong() {
 		shift
 	fi
 	counters_start
-	serve_and_connect "$pp_port" "$slog" \
+	serve_and_connect 120 "$pp_port" "$slog" \
 		ibv_rc_pingpong "${pp_args[@]}" "${sargs[@]}" "$@" -- \
 		ibv_rc_pingpong "${pp_args[@]}" "$@" "$RDG_SERVER_IP"
 	echo "--- server (exit $server_rc)"
@@ -249,7 +227,7 @@ ucx_perf() {
 	shift
 	args=(-t "$test" -s "$ucx_size" -n "$ucx_iters" -w 2 -p "$ucx_port")
 	ucx_clog=/tmp/ucx_perftest.client.log ucx_slog=/tmp/ucx_perftest.server.log
-	serve_and_connect "$ucx_port" "$ucx_slog" \
+	serve_and_connect 120 "$ucx_port" "$ucx_slog" \
 		env "${ucx_env[@]}" "$@" ucx_perftest "${args[@]}" -- \
 		env "${ucx_env[@]}" "$@" ucx_perftest "${args[@]}" "$RDG_SERVER_IP" \
 		>"$ucx_clog" 2>&1
@@ -445,7 +423,7 @@ libfabric_rma() {
 	args=(-p "verbs;ofi_rxm" -e rdm -o "$op" -v -S "$lf_size" -I "$lf_iters"
 	      -w 2 -E="$lf_port")
 	counters_start
-	serve_and_connect "$lf_port" "$slog" \
+	serve_and_connect 120 "$lf_port" "$slog" \
 		env "${lf_env[@]}" FI_VERBS_USE_ODP="$odp" "$lf_bin/fi_rma_bw" "${args[@]}" -- \
 		env "${lf_env[@]}" FI_VERBS_USE_ODP="$odp" "$lf_bin/fi_rma_bw" "${args[@]}" "$RDG_SERVER_IP"
 	echo "--- server (exit $server_rc)"

@@ -1,5 +1,7 @@
-# Running perftest's tools on rxe0 in a guest, shared by the smoke and
-# perftest-dmabuf suites. Source after tests/lib/result.sh.
+# Running a server and its client on rxe0 in a guest, perftest's tools
+# among them: shared by the smoke, perftest-dmabuf and clients suites and
+# the benches (tests/bench). Source after tests/lib/result.sh in a suite.
+# shellcheck shell=bash
 
 perftest_port=18515
 
@@ -17,27 +19,44 @@ tcp_listening() {
 	return 1
 }
 
-# perftest_pair TOOL ARGS...: start TOOL's server on rxe0 and, once it
-# listens (perftest's client does not retry a refused connection), its
-# client; print the client's output, then "--- server" and the server's.
-# With NO_STDIN set, the server runs with standard input closed.
-perftest_pair() {
-	local tool=$1 srv rc i
+# serve_and_connect TIMEOUT PORT SERVER_LOG SERVER_CMD... -- CLIENT_CMD...:
+# start the server with its output in SERVER_LOG and, once it listens on
+# TCP PORT (the clients run here do not retry a refused connection) or has
+# died, the client in the foreground; each under TIMEOUT seconds. Sets
+# server_rc and client_rc. With NO_STDIN set, the server runs with
+# standard input closed.
+serve_and_connect() {
+	local limit=$1 port=$2 slog=$3 srv i server=()
+	shift 3
+	while [ "$1" != -- ]; do server+=("$1"); shift; done
 	shift
 	if [ -n "${NO_STDIN:-}" ]; then
-		"$tool" -d rxe0 -x 1 "$@" >"/tmp/$tool.server.log" 2>&1 0<&- &
+		timeout "$limit" "${server[@]}" >"$slog" 2>&1 0<&- &
 	else
-		"$tool" -d rxe0 -x 1 "$@" >"/tmp/$tool.server.log" 2>&1 &
+		timeout "$limit" "${server[@]}" >"$slog" 2>&1 &
 	fi
 	srv=$!
 	for ((i = 0; i < 600; i++)); do
-		tcp_listening "$perftest_port" && break
+		tcp_listening "$port" && break
+		kill -0 "$srv" 2>/dev/null || break
 		sleep 0.05
 	done
-	timeout 120 "$tool" -d rxe0 -x 1 "$@" "$RDG_SERVER_IP"
-	rc=$?
-	wait "$srv" || rc=1
+	timeout "$limit" "$@"
+	client_rc=$?
+	wait "$srv"
+	server_rc=$?
+}
+
+# perftest_pair TOOL ARGS...: TOOL's server and client on rxe0, both with
+# ARGS; print the client's output, then "--- server" and the server's.
+# Fails with the client's status, or 1 if only the server failed.
+perftest_pair() {
+	local tool=$1 slog=/tmp/$1.server.log
+	shift
+	serve_and_connect 120 "$perftest_port" "$slog" \
+		"$tool" -d rxe0 -x 1 "$@" -- "$tool" -d rxe0 -x 1 "$@" "$RDG_SERVER_IP"
 	echo "--- server"
-	cat "/tmp/$tool.server.log"
-	return "$rc"
+	cat "$slog"
+	[ "$client_rc" != 0 ] && return "$client_rc"
+	[ "$server_rc" = 0 ] || return 1
 }
