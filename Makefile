@@ -24,7 +24,7 @@ ifneq ($(words $(subst :, ,$(subst $(comma), ,$(CURDIR) $(BUILD)))),2)
 $(error the checkout ($(CURDIR)) or BUILD ($(BUILD)) is at a path with a space, a colon or a comma: the kernel cannot be built there; use a path without them)
 endif
 
-.PHONY: help deps kernel userspace rdma-core perftest test demo shell bench \
+.PHONY: help deps kernel userspace rdma-core perftest test demo shell bench bench-odp-qps \
 	series series-check stress clean distclean \
 	host-modules host-install host-uninstall
 
@@ -35,6 +35,8 @@ help:
 	@echo "make stress    the stress suites for longer (STRESS_SECONDS=N per run, default 120)"
 	@echo "make bench     bandwidth of pinned, ODP and dma-buf MRs side by side (bench kernel;"
 	@echo "               BACKEND=qemu BENCH_KERNEL=distro: Debian's stock kernel)"
+	@echo "make bench-odp-qps  several QPs on one ODP MR, 6.12's copy path against"
+	@echo "               upstream's (7.3), in QEMU SMP guests; ratios to pinned"
 	@echo "make series    write kernel/rdma-core/perftest changes as patch series to build/series"
 	@echo "make series-check  build every prefix of the kernel series (6.12 and 7.3), checkpatch each"
 	@echo "make kernel    build one guest kernel (BACKEND=uml|qemu FLAVOR=debug|bench;"
@@ -98,6 +100,13 @@ bench: deps userspace
 		FLAVOR=$(if $(filter distro,$(BENCH_KERNEL)),distro,bench)
 	@$(MAKE) --no-print-directory -C tests/bench
 	@tests/bench/run.sh
+
+# Checked before the two kernels are built, so a bad knob costs nothing.
+bench-odp-qps: deps userspace
+	@BENCH_CHECK_ONLY=1 tests/bench/odp-qps.sh
+	@$(MAKE) --no-print-directory kernel BACKEND=qemu FLAVOR=bench BASE=6.12
+	@$(MAKE) --no-print-directory kernel BACKEND=qemu FLAVOR=bench BASE=7.3
+	@tests/bench/odp-qps.sh
 
 series: deps
 	@scripts/make-series.sh

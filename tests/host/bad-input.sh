@@ -44,6 +44,12 @@ expect_status bench-distro-base 2 "BENCH_BASE compares two revisions' bench kern
 	env BACKEND=qemu BENCH_KERNEL=distro BENCH_BASE=HEAD bash "$top/tests/bench/run.sh"
 expect_status bench-base-not-a-commit 2 "BENCH_BASE: 'no-such-rev' is not a commit" \
 	bash "$top/tests/bench/base-kernel.sh" no-such-rev um
+expect_status bench-odp-qps-smp-one 2 'BENCH_SMP must be at least 2' \
+	env BENCH_SMP=1 bash "$top/tests/bench/odp-qps.sh"
+expect_status bench-odp-qps-qps-bad 2 "BENCH_QPS: '0' is not a number of QPs" \
+	env BENCH_QPS="1 0" bash "$top/tests/bench/odp-qps.sh"
+expect_status bench-odp-qps-boots-bad 2 "BENCH_BOOTS must be a positive whole number, not 'two'" \
+	env BENCH_BOOTS=two bash "$top/tests/bench/odp-qps.sh"
 expect_status twonode-no-dir 2 'usage: .*twonode.sh RESULTS_DIR' \
 	bash "$top/tests/twonode.sh"
 expect_status twonode-seconds-bad 2 "STRESS_SECONDS='4s' must be a whole number" \
