@@ -195,8 +195,13 @@ VISIBLE_IF_KUNIT bool rxe_odp_invalidate(struct mmu_interval_notifier *mni,
 				   ib_umem_start(umem) >> RXE_ODP_CHILD_SHIFT);
 
 	rxe_counter_inc(rxe_odp_dev(umem), RXE_CNT_ODP_INVALIDATIONS);
-	trace_rxe_odp_invalidate(start, end - start,
-				 ktime_get_ns() - begin_ns);
+	/*
+	 * Only when the event was on as the invalidation began: a
+	 * tracepoint's arguments are evaluated even when it is off.
+	 */
+	if (begin_ns)
+		trace_rxe_odp_invalidate(start, end - start,
+					 ktime_get_ns() - begin_ns);
 	return true;
 }
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_invalidate);
@@ -259,7 +264,7 @@ static int rxe_odp_walk(struct ib_umem_odp *umem, u64 va, u64 len,
 	while (len) {
 		u64 begin_ns = 0;
 
-		if (trace_rxe_odp_fault_enabled())
+		if (fault && trace_rxe_odp_fault_enabled())
 			begin_ns = ktime_get_ns();
 		npages = ib_umem_odp_map_dma_and_lock(umem, va, len,
 						      rxe_odp_access_mask(write),
@@ -270,7 +275,7 @@ static int rxe_odp_walk(struct ib_umem_odp *umem, u64 va, u64 len,
 
 		mapped = min(len, rxe_odp_mapped_bytes(va, npages,
 						       umem->page_shift));
-		if (fault)
+		if (begin_ns)
 			trace_rxe_odp_fault(va, mapped,
 					    ktime_get_ns() - begin_ns);
 		if (fn && mapped)
