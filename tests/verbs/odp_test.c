@@ -1622,6 +1622,65 @@ static int case_no_fault_races_munmap(int unused)
 	return 0;
 }
 
+/*
+ * An explicit ODP MR whose iova is not the address of its memory: a peer
+ * names the MR's bytes by iova, and every access must land at address +
+ * (raddr - iova). Below: the iova lies under the address; above: 1 TiB
+ * over it. rxe must translate before it looks a page up, never index its
+ * page list with the iova itself.
+ */
+enum { IOVA_BELOW, IOVA_ABOVE };
+
+static int case_iova(int kind)
+{
+	const size_t len = 4 * 4096, off = 4096 + 64;
+	const uint64_t add = 0x10000000001ULL;
+	struct kit_pair *p, *e;
+	struct ibv_mr *mr;
+	uint64_t iova, orig;
+	char *addr;
+	int st;
+
+	if (new_map(len, NULL, &addr))
+		return -1;
+	iova = kind == IOVA_BELOW ? 0x10000 : (uintptr_t)addr + (1ULL << 40);
+	mr = ibv_reg_mr_iova(kit_dev.pd, addr, len, iova,
+			     ACC_ALL | IBV_ACCESS_ON_DEMAND);
+	if (!mr)
+		return fail("ibv_reg_mr_iova(ODP, addr %p, iova 0x%" PRIx64 "): %s",
+			    (void *)addr, iova, strerror(errno));
+	if (kit_track_mr(mr) || kit_new_pair(IBV_QPT_RC, 0, &p) ||
+	    kit_new_pair(IBV_QPT_RC, 0, &e))
+		return -1;
+	kit_note("iova: %p registered at iova 0x%" PRIx64, (void *)addr, iova);
+
+	xfer_pattern_fill(kit_host.addr, 31, len);
+	if (kit_expect_wc(write_to(p, mr, iova, len, KIT_WC_TIMEOUT_MS),
+			  IBV_WC_SUCCESS, "RDMA WRITE at the iova") ||
+	    kit_check_pattern(addr, 31, len, "the memory after RDMA WRITE"))
+		return -1;
+	xfer_pattern_fill(addr, 32, len);
+	memset(kit_host.addr, 0xa5, len);
+	if (kit_expect_wc(read_from(p, mr, iova, len), IBV_WC_SUCCESS,
+			  "RDMA READ at the iova") ||
+	    kit_check_pattern(kit_host.addr, 32, len, "RDMA READ"))
+		return -1;
+
+	memset(addr + off, 0, sizeof(uint64_t));
+	st = kit_atomic(p, IBV_WR_ATOMIC_FETCH_AND_ADD, mr->rkey, iova + off,
+			add, 0, &orig);
+	if (kit_expect_wc(st, IBV_WC_SUCCESS, "FETCH_ADD at the iova") ||
+	    kit_expect_u64(orig, 0, "FETCH_ADD's original value") ||
+	    kit_expect_u64(load_u64(addr + off), add, "the sum in memory"))
+		return -1;
+	/* The address itself is outside the MR, unless the ranges overlap. */
+	if (kind == IOVA_ABOVE)
+		return expect_access_error(e, mr, (uintptr_t)addr, 8,
+					   "RDMA WRITE at the address, not the iova");
+	return expect_access_error(e, mr, iova + len, 8,
+				   "RDMA WRITE one past the MR");
+}
+
 /* ------------------------------------------------------------------ */
 
 static const struct kit_case tests[] = {
@@ -1657,6 +1716,8 @@ static const struct kit_case tests[] = {
 	{ "explicit-huge-hugetlb-access", case_huge, HUGE_FLAG },
 	{ "explicit-huge", case_huge, HUGE_NO_FLAG },
 	{ "implicit-huge", case_huge, HUGE_IMPLICIT },
+	{ "explicit-iova-below-address", case_iova, IOVA_BELOW },
+	{ "explicit-iova-above-address", case_iova, IOVA_ABOVE },
 	{ "explicit-uc-write-imm", case_uc, false },
 	{ "implicit-uc-write-imm", case_uc, true },
 	{ "prefetch-write", case_prefetch, PF_WRITE },
