@@ -1626,24 +1626,29 @@ static int case_no_fault_races_munmap(int unused)
  * An explicit ODP MR whose iova is not the address of its memory: a peer
  * names the MR's bytes by iova, and every access must land at address +
  * (raddr - iova). Below: the iova lies under the address; above: 1 TiB
- * over it. rxe must translate before it looks a page up, never index its
- * page list with the iova itself.
+ * over it. The MR starts 64 bytes into its first page, so that a
+ * translation from the page's start instead of the MR's misses too.
+ * rxe must translate before it looks a page up: a prefetch by iova, RDMA
+ * WRITE and READ, FETCH_ADD and ATOMIC_WRITE.
  */
 enum { IOVA_BELOW, IOVA_ABOVE };
 
 static int case_iova(int kind)
 {
-	const size_t len = 4 * 4096, off = 4096 + 64;
-	const uint64_t add = 0x10000000001ULL;
-	struct kit_pair *p, *e;
+	const size_t map_len = 4 * 4096, skip = 64, len = map_len - skip;
+	const size_t off = 4096;	/* an 8-byte aligned operand */
+	const uint64_t add = 0x10000000001ULL, word = 0x5a5a0123456789a5ULL;
+	struct kit_pair *p, *e, *aw;
 	struct ibv_mr *mr;
 	uint64_t iova, orig;
-	char *addr;
+	char *map, *addr;
 	int st;
 
-	if (new_map(len, NULL, &addr))
+	if (new_map(map_len, NULL, &map))
 		return -1;
-	iova = kind == IOVA_BELOW ? 0x10000 : (uintptr_t)addr + (1ULL << 40);
+	addr = map + skip;
+	iova = kind == IOVA_BELOW ? 0x10000 + skip :
+				    (uintptr_t)addr + (1ULL << 40);
 	mr = ibv_reg_mr_iova(kit_dev.pd, addr, len, iova,
 			     ACC_ALL | IBV_ACCESS_ON_DEMAND);
 	if (!mr)
@@ -1653,6 +1658,11 @@ static int case_iova(int kind)
 	    kit_new_pair(IBV_QPT_RC, 0, &e))
 		return -1;
 	kit_note("iova: %p registered at iova 0x%" PRIx64, (void *)addr, iova);
+
+	st = advise(mr, iova, len, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
+		    IBV_ADVISE_MR_FLAG_FLUSH);
+	if (st)
+		return fail("prefetch of the MR by its iova: %s", strerror(st));
 
 	xfer_pattern_fill(kit_host.addr, 31, len);
 	if (kit_expect_wc(write_to(p, mr, iova, len, KIT_WC_TIMEOUT_MS),
@@ -1673,6 +1683,19 @@ static int case_iova(int kind)
 	    kit_expect_u64(orig, 0, "FETCH_ADD's original value") ||
 	    kit_expect_u64(load_u64(addr + off), add, "the sum in memory"))
 		return -1;
+
+	st = kit_need_atomic_write();
+	if (st == KIT_SKIPPED) {
+		kit_note("iova: no ATOMIC_WRITE on this device");
+	} else if (st || kit_new_pair(IBV_QPT_RC, KIT_PAIR_ATOMIC_WRITE, &aw) ||
+		   kit_expect_wc(kit_atomic_write(aw, mr->rkey, iova + off + 8,
+						  word),
+				 IBV_WC_SUCCESS, "ATOMIC_WRITE at the iova") ||
+		   kit_expect_u64(load_u64(addr + off + 8), word,
+				  "the value ATOMIC_WRITE stored")) {
+		return -1;
+	}
+
 	/* The address itself is outside the MR, unless the ranges overlap. */
 	if (kind == IOVA_ABOVE)
 		return expect_access_error(e, mr, (uintptr_t)addr, 8,
