@@ -51,6 +51,12 @@ done
 [ -x "$build/perftest/bin/ib_write_bw" ] || die "no perftest in $build/perftest; build it: make perftest"
 
 boots=${BENCH_BOOTS:-2}
+# A run takes its duration plus about 5 s of set-up under TCG; twice that,
+# and the boot.
+nruns=$((${BENCH_REPS:-3} * $(wc -w <<< "${BENCH_QPS:-1 2 4}") *
+	 $(wc -w <<< "${BENCH_TOOLS:-ib_write_bw ib_read_bw}") *
+	 $(wc -w <<< "${BENCH_SIZES:-65536}") * 2))
+timeout=$((600 + 2 * nruns * (${BENCH_DURATION:-2} + 5)))
 dir=$build/bench/odp-qps-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$dir"
 env_args=()
@@ -68,7 +74,7 @@ for i in $(seq "$boots"); do
 		res=$dir/$b-$i
 		echo "bench-odp-qps: guest $i of $boots on $b"
 		"$top/kernel/run-guest.sh" --backend qemu --flavor bench --base "$b" \
-			--smp "${BENCH_SMP:-2}" --mem 2G --timeout 3600 --quiet \
+			--smp "${BENCH_SMP:-2}" --mem 2G --timeout "$timeout" --quiet \
 			--results "$res" -- \
 			env "${env_args[@]}" bash "$top/tests/bench/odp-qps-guest.sh"
 		grc=$?

@@ -24,12 +24,17 @@ BASES = ("6.12", "7.3")
 
 def collect(top):
     """{(base, qps, tool, bytes): [odp/pinned per round]}, the guests' envs,
-    {(base, qps, tool, bytes, config): [bandwidth]} and ODP faults per run."""
-    ratios, bws, faults, envs = {}, {}, {}, {}
+    {(base, qps, tool, bytes, config): [bandwidth]}, ODP faults per run,
+    {(base, qps, tool, bytes): failed runs} and the guests that failed
+    (left out: a splat or a crash says nothing about bandwidth)."""
+    ratios, bws, faults, envs, failed, bad_guests = {}, {}, {}, {}, {}, []
     for gdir in sorted(glob.glob(os.path.join(top, "*-*"))):
         meta = read_env(os.path.join(gdir, "base.txt"))
         base = meta.get("base")
         if base not in BASES:
+            continue
+        if meta.get("rc") != "0":
+            bad_guests.append((os.path.basename(gdir), meta.get("rc", "?")))
             continue
         envs[os.path.basename(gdir)] = read_env(os.path.join(gdir, "env.txt"))
         rounds = {}
@@ -37,6 +42,7 @@ def collect(top):
             point = (base, int(r["qps"]), r["tool"], int(r["bytes"]))
             bw = fnum(r["bw_MiBps"])
             if bw is None:
+                failed[point] = failed.get(point, 0) + 1
                 continue
             bws.setdefault(point + (r["config"],), []).append(bw)
             faults.setdefault((base, r["config"]), []).append(fnum(r["odp_faults"]))
@@ -44,7 +50,7 @@ def collect(top):
         for key, got in rounds.items():
             if got.get("pinned") and "odp" in got:
                 ratios.setdefault(key[1:], []).append(got["odp"] / got["pinned"])
-    return ratios, bws, faults, envs
+    return ratios, bws, faults, envs, failed, bad_guests
 
 
 def med(xs):
@@ -57,7 +63,7 @@ def fmt(x, spec):
 
 def main():
     top = sys.argv[1]
-    ratios, bws, faults, envs = collect(top)
+    ratios, bws, faults, envs, failed, bad_guests = collect(top)
     points = sorted({k[1:] for k in ratios})
     L = ["# Several QPs on one ODP MR: the 6.12 copy path against upstream's", ""]
     L.append("Each guest (QEMU, TCG) ran perftest loopback on rxe0, all QPs of a run sharing one "
@@ -72,13 +78,17 @@ def main():
     for name, env in sorted(envs.items()):
         L.append(f"| {name} | {env.get('kernel', '?')} | {env.get('cpus', '?')} | "
                  f"{env.get('reps', '?')} | {env.get('duration_s', '?')} |")
+    for name, rc in bad_guests:
+        L.append(f"| {name} | **failed (exit {rc}), left out** | | | |")
     L.append("")
-    L.append("ODP/pinned: median over all rounds of both guests of a base, [min, max] in "
-             "brackets. 6.12/7.3: the ratio of the two medians.")
+    L.append("ODP/pinned: median over all rounds of all guests of a base, [min, max] in "
+             "brackets. 6.12/7.3: the ratio of the two medians. Failed: runs of the point "
+             "(either memory type) that measured nothing, 6.12 / 7.3; a round with one is "
+             "left out of the ratios.")
     L.append("")
     L.append("| QPs | tool | size | pinned 6.12 (MiB/s) | pinned 7.3 (MiB/s) "
-             "| ODP/pinned 6.12 | ODP/pinned 7.3 | 6.12/7.3 |")
-    L.append("|---|---|---|---|---|---|---|---|")
+             "| ODP/pinned 6.12 | ODP/pinned 7.3 | 6.12/7.3 | failed |")
+    L.append("|---|---|---|---|---|---|---|---|---|")
     for qps, tool, size in points:
         cells = []
         for b in BASES:
@@ -91,6 +101,7 @@ def main():
                          f"{fmt(max(xs, default=None), '.2f')}]")
         both = rs[0] / rs[1] if rs[0] is not None and rs[1] else None
         cells.append(fmt(both, ".2f"))
+        cells.append(" / ".join(str(failed.get((b, qps, tool, size), 0)) for b in BASES))
         L.append(f"| {qps} | {tool} | {size_str(size)} | " + " | ".join(cells) + " |")
     L.append("")
     L.append("ODP page faults per run (rxe0's odp_page_faults), median. perftest --odp registers "
@@ -111,6 +122,9 @@ def main():
     L.append("")
     with open(os.path.join(top, "report.md"), "w") as f:
         f.write("\n".join(L))
+    if bad_guests:
+        print("report_odp_qps.py: guests failed and were left out: " +
+              " ".join(n for n, _ in bad_guests), file=sys.stderr)
     if not points:
         print("report_odp_qps.py: no run measured both memory types", file=sys.stderr)
         return 1
