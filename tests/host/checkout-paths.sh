@@ -79,7 +79,12 @@ at() {
 	clone=$dir/rxe-dmabuf b=$dir/build
 	run_case "$label-clone" clone_to "$clone" || return
 	run_case "$label-build-dir" mkbuild "$b" || return
+	# The clone's rdma-core is the real build's, linked: its libibverbs
+	# looks for providers in the real build's etc/libibverbs.d, which the
+	# guest does not see when the real build is itself under /tmp or
+	# /root (a clone of its own reads its own). Name the provider.
 	printf -v job '%s\n' 'set -e' \
+		"export RDMAV_DRIVERS=$(printf %q "$b/rdma-core/build/lib/librxe")" \
 		"[ \"\$RDG_TOP\" = $(printf %q "$clone") ]" \
 		"[ \"\$PWD\" = $(printf %q "$clone") ]" \
 		"[ -f $(printf %q "$clone/kernel/guest/init") ]" \
