@@ -191,6 +191,18 @@ storm storm-odp-implicit-send odp-implicit "${odp_conds[@]}" -- --op send \
 read -r dmabuf_waits < "$hw/dmabuf_invalidate_waits"
 read -r odp_waits < "$hw/odp_invalidate_waits"
 waits=$((dmabuf_waits - dmabuf_waits0 + odp_waits - odp_waits0))
+# Waits are few (about 3 a run) and so, in about one run of ten, none:
+# up to three more ODP write storms, unrecorded, until one overlaps.
+for ((extra = 0; extra < 3 && waits == 0 && RDG_CPUS > 1; extra++)); do
+	"$xfer" --mem odp --op write --size 64K --depth 8 --qps 4 \
+		--madvise-every-us 0 --remap-every-us 0 --seconds "$seconds" -q \
+		>/dev/null 2>&1
+	sleep 0.05	# the core caches the counters for 10 ms
+	read -r dmabuf_waits < "$hw/dmabuf_invalidate_waits"
+	read -r odp_waits < "$hw/odp_invalidate_waits"
+	waits=$((dmabuf_waits - dmabuf_waits0 + odp_waits - odp_waits0))
+	echo "# storm: extra ODP write storm $((extra + 1)) for a wait"
+done
 echo "# storm: invalidations that waited for a copy in flight: dma-buf $((dmabuf_waits - dmabuf_waits0)), ODP $((odp_waits - odp_waits0))"
 if [ "$waits" -gt 0 ]; then
 	pass storm-invalidation-waited
