@@ -33,15 +33,9 @@ for q in ${BENCH_QPS:-}; do
 	[[ "$q" =~ ^[1-9][0-9]*$ ]] && [ "$q" -le 64 ] ||
 		die "BENCH_QPS: '$q' is not a number of QPs (1..64)"
 done
-for t in ${BENCH_TOOLS:-}; do
-	case "$t" in ib_write_bw|ib_read_bw|ib_send_bw) ;;
-	*) die "BENCH_TOOLS: unknown tool '$t' (ib_write_bw ib_read_bw ib_send_bw)" ;;
-	esac
-done
-for s in ${BENCH_SIZES:-}; do
-	[[ "$s" =~ ^[1-9][0-9]*$ ]] && [ "$s" -le 8388608 ] ||
-		die "BENCH_SIZES: '$s' is not a message size in bytes (1..8388608)"
-done
+# shellcheck source=tests/bench/knobs.sh
+. "$top/tests/bench/knobs.sh"
+check_tools_and_sizes
 [ "${BENCH_CHECK_ONLY:-0}" = 1 ] && exit 0
 for b in 6.12 7.3; do
 	suffix=$([ "$b" = 7.3 ] && echo -7.3)

@@ -65,15 +65,9 @@ if [ "$clients" != none ]; then
 		esac
 	done
 fi
-for t in ${BENCH_TOOLS:-}; do
-	case "$t" in ib_write_bw|ib_read_bw|ib_send_bw) ;;
-	*) die "BENCH_TOOLS: unknown tool '$t' (ib_write_bw ib_read_bw ib_send_bw)" ;;
-	esac
-done
-for s in ${BENCH_SIZES:-}; do
-	[[ "$s" =~ ^[1-9][0-9]*$ ]] && [ "$s" -le 8388608 ] ||
-		die "BENCH_SIZES: '$s' is not a message size in bytes (1..8388608)"
-done
+# shellcheck source=tests/bench/knobs.sh
+. "$top/tests/bench/knobs.sh"
+check_tools_and_sizes
 for v in BENCH_REG_SIZES BENCH_REFAULT_SIZES; do
 	for s in ${!v:-}; do
 		[[ "$s" =~ ^[1-9][0-9]*[KMG]?$ ]] ||
